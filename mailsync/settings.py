@@ -1,0 +1,174 @@
+"""Settings for mailsync, read from the environment.
+
+Every value has a default that runs the demo on embedded pieces (SQLite and the
+django-q2 ORM broker); production sets DATABASE_URL, REDIS_URL and SECRET_KEY.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from mailsync.env import EnvError, envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envstr("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise EnvError("SECRET_KEY must be set when DEBUG is not True")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "template_partials",
+    "syncapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "mailsync.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "mailsync.wsgi.application"
+
+# SQLite is the embedded default. WAL lets the web server read while a worker
+# writes; IMMEDIATE transactions take the write lock up front, so two writers
+# wait on busy_timeout instead of failing with "database is locked" mid-way.
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mailsync.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA busy_timeout=20000;"
+        ),
+    }
+    # Tests share the database with worker subprocesses, so it must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_mailsync.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# --- Gmail -----------------------------------------------------------------
+GMAIL_API_ENDPOINT = envstr("GMAIL_API_ENDPOINT", "https://gmail.googleapis.com/")
+if not GMAIL_API_ENDPOINT.endswith("/"):
+    GMAIL_API_ENDPOINT += "/"
+GOOGLE_TOKEN_URI = envstr("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+GOOGLE_CLIENT_ID = envstr("GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = envstr("GOOGLE_CLIENT_SECRET", "")
+GMAIL_QUOTA_UNITS_PER_MINUTE = envint("GMAIL_QUOTA_UNITS_PER_MINUTE", 6000, minimum=1)
+GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
+if GMAIL_BATCH_SIZE > 50:
+    raise EnvError("GMAIL_BATCH_SIZE must be at most 50: Gmail rejects larger batches")
+# A single HTTP call that takes longer than this is abandoned and retried.
+GMAIL_REQUEST_TIMEOUT_SECONDS = envint("GMAIL_REQUEST_TIMEOUT_SECONDS", 60, minimum=1)
+# How long one call may keep retrying (429s, 5xx, dropped connections) before
+# the run fails; bounded so that a run always ends.
+GMAIL_RETRY_BUDGET_SECONDS = envint("GMAIL_RETRY_BUDGET_SECONDS", 600, minimum=1)
+
+# --- Sync runs ---------------------------------------------------------------
+SYNC_HEARTBEAT_SECONDS = envint("SYNC_HEARTBEAT_SECONDS", 15, minimum=1)
+SYNC_STALE_SECONDS = envint("SYNC_STALE_SECONDS", 60, minimum=1)
+if SYNC_STALE_SECONDS <= SYNC_HEARTBEAT_SECONDS:
+    raise EnvError("SYNC_STALE_SECONDS must be longer than SYNC_HEARTBEAT_SECONDS")
+# The longest a single run may take before its worker is stopped.
+SYNC_MAX_RUN_SECONDS = envint("SYNC_MAX_RUN_SECONDS", 6 * 3600, minimum=60)
+SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
+
+# --- django-q2 ---------------------------------------------------------------
+# A sync must never run twice because of the queue itself: our own claim
+# (CREATED -> RUNNING) already makes a duplicate delivery harmless, and these
+# settings keep the queue from producing one.
+# - timeout above the longest run, so a healthy run is never killed;
+# - retry above the timeout, else the ORM broker hands a long, still running
+#   task to a second worker;
+# - max_attempts 1 and ack_failures, so a failed task is acknowledged, not
+#   redelivered (a failed run is retried by us, from its checkpoint);
+# - catch_up off, so a scheduler that was down does not replay every missed
+#   slot at once.
+REDIS_URL = envstr("REDIS_URL", "")
+Q_CLUSTER = {
+    "name": "mailsync",
+    "workers": envint("Q_WORKERS", 2, minimum=1),
+    "timeout": SYNC_MAX_RUN_SECONDS,
+    "retry": SYNC_MAX_RUN_SECONDS + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.1,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Security ----------------------------------------------------------------
+if not DEBUG:
+    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "syncapp": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    },
+}

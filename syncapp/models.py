@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Mailbox(models.Model):
+    """A Gmail account that a user has connected, and where its last sync ended."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    email = models.EmailField()
+    # OAuth credentials the sync uses; the access token is refreshed and saved back.
+    access_token = models.TextField(blank=True)
+    refresh_token = models.TextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Gmail history ids are unsigned 64-bit numbers sent as strings.
+    history_id = models.CharField(max_length=32, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    needs_reconnect = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "email"], name="mailbox_unique_per_owner"),
+        ]
+        ordering = ["email"]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    def active(self) -> SyncRunQuerySet:
+        return self.filter(status__in=SyncRun.ACTIVE_STATUSES)
+
+    def finished(self) -> SyncRunQuerySet:
+        return self.filter(status__in=SyncRun.FINISHED_STATUSES)
+
+
+class SyncRun(models.Model):
+    """One execution of a sync of one mailbox, from the click to its end."""
+
+    class Status(models.TextChoices):
+        CREATED = "CREATED", "Waiting for a worker"
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    class Trigger(models.TextChoices):
+        WEB = "web", "Web"
+        CLI = "cli", "Command line"
+        SCHEDULE = "schedule", "Schedule"
+        RETRY = "retry", "Retry"
+
+    ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED)
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCREMENTAL)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.WEB)
+    # Set when an incremental run had to fall back to a full sync.
+    fell_back_to_full = models.BooleanField(default=False)
+    # The run a retry continues from.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Which worker claimed the run; every later write by that worker names it,
+    # so a worker whose run was released can no longer change it.
+    worker = models.CharField(max_length=64, blank=True)
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0)
+    new_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    deleted_count = models.PositiveIntegerField(default=0)
+    unparsable_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Where the run is, so that a retry can continue instead of starting over.
+    checkpoint = models.JSONField(default=dict, blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["mailbox", "-created_at"], name="syncrun_mailbox_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["CREATED", "RUNNING", "SUCCEEDED", "FAILED"]),
+                name="syncrun_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["full", "incremental"]), name="syncrun_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger__in=["web", "cli", "schedule", "retry"]),
+                name="syncrun_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100), name="syncrun_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="CREATED")
+                | Q(started_at__isnull=True, finished_at__isnull=True),
+                name="syncrun_created_not_started",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="RUNNING")
+                | Q(started_at__isnull=False, finished_at__isnull=True, percent__lte=99),
+                name="syncrun_running_fields",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="SUCCEEDED") | Q(finished_at__isnull=False, percent=100),
+                name="syncrun_succeeded_fields",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="FAILED") | (Q(finished_at__isnull=False) & ~Q(error="")),
+                name="syncrun_failed_fields",
+            ),
+            models.CheckConstraint(
+                condition=Q(processed__lte=F("total")) | Q(total=0),
+                name="syncrun_processed_within_total",
+            ),
+            # The one-active-run rule. sync_run_start relies on it to settle races.
+            models.UniqueConstraint(
+                fields=["mailbox"],
+                condition=Q(status__in=["CREATED", "RUNNING"]),
+                name="syncrun_one_active_per_mailbox",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.mailbox_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class Label(models.Model):
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="labels")
+    label_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "label_id"], name="label_unique_per_mailbox"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """A copy of one Gmail message. Every text field holds attacker-controlled input."""
+
+    SUBJECT_MAX = 998
+    ADDRESS_MAX = 2000
+    SNIPPET_MAX = 500
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
+    gmail_id = models.CharField(max_length=64)
+    thread_id = models.CharField(max_length=64)
+    label_ids = models.JSONField(default=list)
+    history_id = models.CharField(max_length=32, blank=True)
+    internal_date = models.DateTimeField()
+    subject = models.CharField(max_length=SUBJECT_MAX, blank=True)
+    sender = models.CharField(max_length=ADDRESS_MAX, blank=True)
+    recipients = models.TextField(blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+    snippet = models.CharField(max_length=SNIPPET_MAX, blank=True)
+    size_estimate = models.PositiveIntegerField(default=0)
+    body_text = models.TextField(blank=True)
+    attachment_names = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "gmail_id"], name="message_unique_per_mailbox"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["mailbox", "-internal_date"], name="message_mailbox_newest"),
+        ]
+        ordering = ["-internal_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject or self.gmail_id
