@@ -1,0 +1,1 @@
+"""pytest fixtures that start the Gmail emulator (filled in by the emulator work)."""
