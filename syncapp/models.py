@@ -80,6 +80,8 @@ class SyncRun(models.Model):
     # Which worker claimed the run; every later write by that worker names it,
     # so a worker whose run was released can no longer change it.
     worker = models.CharField(max_length=64, blank=True)
+    # The django-q task that carries the run; empty for runs executed in-process.
+    task_id = models.CharField(max_length=64, blank=True)
     processed = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     percent = models.PositiveSmallIntegerField(default=0)
@@ -159,7 +161,9 @@ class Label(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["mailbox", "label_id"], name="label_unique_per_mailbox"),
+            models.UniqueConstraint(
+                fields=["mailbox", "label_id"], name="label_unique_per_mailbox"
+            ),
         ]
         ordering = ["name"]
 
@@ -188,6 +192,9 @@ class Message(models.Model):
     size_estimate = models.PositiveIntegerField(default=0)
     body_text = models.TextField(blank=True)
     attachment_names = models.JSONField(default=list)
+    # Which full sync last saw this message in Gmail's listing; after the listing
+    # ends, rows with another mark are gone remotely and get deleted.
+    sync_mark = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [

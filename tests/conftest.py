@@ -1,1 +1,49 @@
+import pytest
+from django.db import connection
+
+from syncapp.models import Mailbox
+
 pytest_plugins = ["tests.plugins.emulator"]
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.org", "alice-password")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.org", "bob-password")
+
+
+@pytest.fixture
+def alice_mailbox(alice):
+    return Mailbox.objects.create(
+        owner=alice, email="alice@example.com", refresh_token="alice-refresh-token"
+    )
+
+
+@pytest.fixture
+def bob_mailbox(bob):
+    return Mailbox.objects.create(owner=bob, email="bob@example.com", refresh_token="bob-refresh")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    if connection.vendor != "postgresql":
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Stands in for the broker: records the runs handed to the workers."""
+    runs = []
+
+    def enqueue(*, run_id):
+        runs.append(run_id)
+        return f"task-for-{run_id}"
+
+    monkeypatch.setattr("syncapp.runs.tasks.enqueue_sync_run", enqueue)
+    return runs

@@ -1,0 +1,61 @@
+"""Client-side pacing, so that Gmail's per-user quota is met without 429s."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """Quota units refilling at a steady rate, spent before each call.
+
+    A 429 from Gmail means it counts differently from us (another client of the
+    same user, or a smaller quota than configured): `pause_until` holds every
+    caller until the time Gmail named.
+    """
+
+    def __init__(
+        self,
+        *,
+        units_per_minute: int,
+        burst_units: int,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.rate = units_per_minute / 60.0
+        self.capacity = float(max(burst_units, 1))
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.capacity
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, units: int) -> None:
+        """Wait until `units` can be spent, then spend them."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._refill(now)
+                wait = self._paused_until - now
+                if wait <= 0:
+                    needed = min(float(units), self.capacity)
+                    if self._tokens >= needed:
+                        # A request dearer than the whole bucket leaves a debt
+                        # that the following callers wait out.
+                        self._tokens -= units
+                        return
+                    wait = (needed - self._tokens) / self.rate
+            self._sleep(wait)
+
+    def pause_until(self, moment: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, moment)
+            # Refill only from the moment Gmail named, with an empty bucket.
+            self._tokens = min(self._tokens, 0.0)
+            self._updated = max(self._updated, moment)
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        self._updated = now

@@ -1,0 +1,130 @@
+"""Sync mailboxes from a shell, through the same run lifecycle as the web."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from syncapp.execute import sync_run_execute
+from syncapp.models import Mailbox, SyncRun
+from syncapp.runs import Progress, sync_run_start
+
+FOLLOW_POLL_SECONDS = 0.5
+
+
+class Command(BaseCommand):
+    help = "Sync Gmail mailboxes into the database (in this process, or through the workers)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--user", help="sync every mailbox of this username")
+        which.add_argument("--email", help="sync the mailbox with this address")
+        which.add_argument("--all", action="store_true", help="sync every connected mailbox")
+        parser.add_argument("--full", action="store_true", help="copy everything again")
+        parser.add_argument(
+            "--enqueue", action="store_true", help="hand the run to the workers and return"
+        )
+        parser.add_argument(
+            "--wait", action="store_true", help="follow a queued or already active run to its end"
+        )
+
+    def handle(self, *args, **options) -> None:
+        mailboxes = self._mailboxes(options)
+        kind = SyncRun.Kind.FULL if options["full"] else SyncRun.Kind.INCREMENTAL
+        failed = 0
+        for mailbox in mailboxes:
+            if mailbox.needs_reconnect:
+                self.stderr.write(f"{mailbox.email}: skipped, reconnect the Google account first")
+                failed += 1
+                continue
+            run = self._sync(mailbox, kind=kind, options=options)
+            if run is not None and run.status == SyncRun.Status.FAILED:
+                failed += 1
+        if failed:
+            raise CommandError(f"{failed} of {len(mailboxes)} mailbox(es) failed", returncode=1)
+
+    def _mailboxes(self, options) -> list[Mailbox]:
+        mailboxes = Mailbox.objects.select_related("owner").order_by("pk")
+        if options["user"]:
+            if not get_user_model().objects.filter(username=options["user"]).exists():
+                raise CommandError(f"No user named {options['user']!r}")
+            mailboxes = mailboxes.filter(owner__username=options["user"])
+        elif options["email"]:
+            mailboxes = mailboxes.filter(email__iexact=options["email"])
+        found = list(mailboxes)
+        if not found:
+            raise CommandError("No mailbox matches; connect one first")
+        return found
+
+    def _sync(self, mailbox: Mailbox, *, kind: str, options) -> SyncRun | None:
+        run, created = sync_run_start(
+            mailbox=mailbox,
+            kind=kind,
+            trigger=SyncRun.Trigger.CLI,
+            enqueue=options["enqueue"],
+        )
+        if not created:
+            self.stdout.write(
+                f"{mailbox.email}: run {run.pk} is already {run.get_status_display().lower()}"
+            )
+            return self._follow(run) if options["wait"] else None
+        if options["enqueue"]:
+            self.stdout.write(f"{mailbox.email}: run {run.pk} queued for the workers")
+            return self._follow(run) if options["wait"] else None
+        with self._bar(mailbox) as bar:
+            finished = sync_run_execute(run_id=run.pk, observer=bar.show)
+        if finished is None:
+            # A worker took it between our insert and our claim.
+            return self._follow(run)
+        self._summary(finished)
+        return finished
+
+    def _follow(self, run: SyncRun) -> SyncRun:
+        with self._bar(run.mailbox) as bar:
+            while True:
+                run.refresh_from_db()
+                bar.show(Progress(processed=run.processed, total=run.total))
+                if not run.is_active:
+                    break
+                time.sleep(FOLLOW_POLL_SECONDS)
+        self._summary(run)
+        return run
+
+    def _bar(self, mailbox: Mailbox) -> _ProgressBar:
+        # tqdm draws with carriage returns: it needs the raw stream, which
+        # OutputWrapper would end with a newline on every write.
+        return _ProgressBar(mailbox.email, enabled=self.stdout.isatty(), stream=self.stdout._out)
+
+    def _summary(self, run: SyncRun) -> None:
+        seconds = (run.finished_at - (run.started_at or run.created_at)).total_seconds()
+        if run.status == SyncRun.Status.SUCCEEDED:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{run.mailbox.email}: run {run.pk} succeeded in {seconds:.1f}s: "
+                    f"{run.processed} processed, {run.new_count} new, "
+                    f"{run.updated_count} updated, {run.deleted_count} deleted"
+                )
+            )
+        else:
+            self.stderr.write(f"{run.mailbox.email}: run {run.pk} failed: {run.error}")
+
+
+class _ProgressBar:
+    """A terminal bar when a person is watching; nothing in logs and pipes."""
+
+    def __init__(self, label: str, *, enabled: bool, stream) -> None:
+        self._bar = tqdm(desc=label, unit="msg", total=0, file=stream, disable=not enabled)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._bar.close()
+
+    def show(self, progress: Progress) -> None:
+        self._bar.total = max(progress.total, progress.processed)
+        self._bar.n = progress.processed
+        self._bar.refresh()

@@ -1,0 +1,145 @@
+"""The only code that writes synced mail (messages and labels) to the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from syncapp.gmail.parse import ParsedMessage
+from syncapp.models import Label, Mailbox, Message
+
+UPSERT_FIELDS = [
+    "thread_id",
+    "label_ids",
+    "history_id",
+    "internal_date",
+    "subject",
+    "sender",
+    "recipients",
+    "date",
+    "snippet",
+    "size_estimate",
+    "body_text",
+    "attachment_names",
+    "sync_mark",
+]
+# Keeps each IN (...) list well below SQLite's limit on bound parameters.
+CHUNK = 500
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def messages_known(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> set[str]:
+    """Which of these ids are already stored."""
+    known: set[str] = set()
+    for chunk in _chunks(list(gmail_ids)):
+        known.update(
+            Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).values_list(
+                "gmail_id", flat=True
+            )
+        )
+    return known
+
+
+def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: str = "") -> None:
+    """Insert or update messages in one statement."""
+    if not messages:
+        return
+    Message.objects.bulk_create(
+        [
+            Message(
+                mailbox=mailbox,
+                gmail_id=parsed.gmail_id,
+                thread_id=parsed.thread_id,
+                label_ids=parsed.label_ids,
+                history_id=parsed.history_id,
+                internal_date=parsed.internal_date,
+                subject=parsed.subject,
+                sender=parsed.sender,
+                recipients=parsed.recipients,
+                date=parsed.date,
+                snippet=parsed.snippet,
+                size_estimate=parsed.size_estimate,
+                body_text=parsed.body_text,
+                attachment_names=parsed.attachment_names,
+                sync_mark=mark,
+            )
+            for parsed in messages
+        ],
+        update_conflicts=True,
+        unique_fields=["mailbox", "gmail_id"],
+        update_fields=UPSERT_FIELDS,
+    )
+
+
+def messages_mark_seen(*, mailbox: Mailbox, gmail_ids: list[str], mark: str) -> None:
+    """Record that a full sync saw these ids in Gmail's listing."""
+    for chunk in _chunks(gmail_ids):
+        Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).update(sync_mark=mark)
+
+
+def messages_delete_unseen(*, mailbox: Mailbox, mark: str) -> int:
+    """Delete what the full sync with this mark did not see: it is gone from Gmail."""
+    deleted, _ = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).delete()
+    return deleted
+
+
+def messages_delete(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> int:
+    deleted = 0
+    for chunk in _chunks(list(gmail_ids)):
+        count, _ = Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).delete()
+        deleted += count
+    return deleted
+
+
+def messages_set_labels(*, mailbox: Mailbox, labels: dict[str, list[str]]) -> int:
+    """Replace the label ids of stored messages; returns how many rows changed."""
+    changed = []
+    for chunk in _chunks(list(labels)):
+        for message in Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).only(
+            "id", "gmail_id", "label_ids"
+        ):
+            wanted = labels[message.gmail_id]
+            if message.label_ids != wanted:
+                message.label_ids = wanted
+                changed.append(message)
+    Message.objects.bulk_update(changed, ["label_ids"], batch_size=CHUNK)
+    return len(changed)
+
+
+def messages_labels(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The stored label ids of these messages."""
+    labels: dict[str, list[str]] = {}
+    for chunk in _chunks(list(gmail_ids)):
+        labels.update(
+            Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).values_list(
+                "gmail_id", "label_ids"
+            )
+        )
+    return labels
+
+
+def labels_replace(*, mailbox: Mailbox, labels: list[dict]) -> None:
+    """Make the mailbox's labels those Gmail listed."""
+    with transaction.atomic():
+        Label.objects.bulk_create(
+            [
+                Label(
+                    mailbox=mailbox,
+                    label_id=label["id"][:255],
+                    name=str(label.get("name", label["id"]))[:255],
+                    type=str(label.get("type", ""))[:16],
+                )
+                for label in labels
+            ],
+            update_conflicts=True,
+            unique_fields=["mailbox", "label_id"],
+            update_fields=["name", "type"],
+        )
+        Label.objects.filter(mailbox=mailbox).exclude(
+            label_id__in=[label["id"] for label in labels]
+        ).delete()
