@@ -55,28 +55,37 @@ def sync_run_start(
     kind: SyncRun.Kind = SyncRun.Kind.INCREMENTAL,
     trigger: SyncRun.Trigger,
     enqueue: bool = True,
+    resume: SyncRun | None = None,
 ) -> tuple[SyncRun, bool]:
     """Return the mailbox's active run, or create one; True when it was created.
 
     A new run is handed to the workers only once its row is committed. Two
     callers racing here both get the same run: the partial unique index on
     active runs lets one insert win, and the loser returns the winner's run.
+    With `resume`, the new run continues from that ended run's checkpoint.
     """
     if not mailbox.history_id:
         kind = SyncRun.Kind.FULL
+    extra = {}
+    if resume is not None:
+        extra = {"kind": resume.kind, "retry_of": resume, "checkpoint": resume.checkpoint}
     for _ in range(3):
         active = SyncRun.objects.active().filter(mailbox=mailbox).first()
         if active is not None:
             return active, False
         try:
             with transaction.atomic():
-                run = SyncRun.objects.create(mailbox=mailbox, kind=kind, trigger=trigger)
+                run = SyncRun.objects.create(
+                    mailbox=mailbox, **{"kind": kind, "trigger": trigger, **extra}
+                )
                 if enqueue:
                     transaction.on_commit(partial(_enqueue, run))
         except IntegrityError:
             # Another request created the active run first; read it on the next pass.
             continue
-        logger.info("run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, kind, trigger)
+        logger.info(
+            "run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, run.kind, trigger
+        )
         return run, True
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
 

@@ -3,7 +3,7 @@ from django.db import connection
 
 from syncapp.models import Mailbox
 
-pytest_plugins = ["tests.plugins.emulator"]
+pytest_plugins = ["tests.plugins.emulator", "tests.plugins.processes"]
 
 
 @pytest.fixture
@@ -47,3 +47,16 @@ def enqueued(monkeypatch):
 
     monkeypatch.setattr("syncapp.runs.tasks.enqueue_sync_run", enqueue)
     return runs
+
+
+@pytest.fixture
+def emulate(settings, make_gmail_emulator):
+    """Start a Gmail emulator and point the app's Gmail settings at it."""
+
+    def start(**options):
+        emulator = make_gmail_emulator(**options)
+        settings.GMAIL_API_ENDPOINT = emulator.url
+        settings.GOOGLE_TOKEN_URI = emulator.url + "token"
+        return emulator
+
+    return start

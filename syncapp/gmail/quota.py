@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+MIN_WAIT_SECONDS = 0.001
+
 
 class TokenBucket:
     """Quota units refilling at a steady rate, spent before each call.
@@ -46,7 +48,8 @@ class TokenBucket:
                         self._tokens -= units
                         return
                     wait = (needed - self._tokens) / self.rate
-            self._sleep(wait)
+            # A floor on the wait: a shortfall of a rounding error must not spin.
+            self._sleep(max(wait, MIN_WAIT_SECONDS))
 
     def pause_until(self, moment: float) -> None:
         with self._lock:

@@ -1,0 +1,119 @@
+"""A full sync copies the mailbox exactly, against the Gmail emulator."""
+
+from functools import partial
+
+import pytest
+
+from syncapp.gmail.client import gmail_client_for
+from syncapp.models import Label, Message, SyncRun
+from tests.clock import FakeClock
+from tests.helpers import assert_database_matches, run_sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_copies_a_500_message_mailbox(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=500, seed=7)
+    history_id_at_start = emulator.mailbox().history_id
+
+    run = run_sync(alice_mailbox)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.kind == SyncRun.Kind.FULL
+    assert (run.percent, run.processed, run.total, run.new_count) == (100, 500, 500, 500)
+    assert_database_matches(alice_mailbox, emulator.mailbox())
+    alice_mailbox.refresh_from_db()
+    assert alice_mailbox.history_id == str(history_id_at_start)
+    assert alice_mailbox.last_synced_at == run.finished_at
+    assert Label.objects.filter(mailbox=alice_mailbox, label_id="INBOX").exists()
+
+
+def test_it_fetches_in_batches_of_the_configured_size(emulate, alice_mailbox, settings):
+    settings.GMAIL_BATCH_SIZE = 20
+    emulator = emulate(email=alice_mailbox.email, messages=100, seed=3)
+
+    run_sync(alice_mailbox)
+
+    gets = [r for r in emulator.request_log if r.method == "messages.get"]
+    assert len(gets) == 100
+    assert all(r.in_batch for r in gets)
+
+
+def test_a_second_full_sync_fetches_nothing_stored(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=80, seed=2)
+    run_sync(alice_mailbox)
+    emulator.clear_request_log()
+
+    run = run_sync(alice_mailbox, kind=SyncRun.Kind.FULL)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert [r for r in emulator.request_log if r.method == "messages.get"] == []
+    assert run.processed == 80
+    assert_database_matches(alice_mailbox, emulator.mailbox())
+
+
+def test_a_full_sync_removes_messages_deleted_in_gmail(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=60, seed=4)
+    run_sync(alice_mailbox)
+    gone = emulator.mailbox().message_ids()[:5]
+    for gmail_id in gone:
+        emulator.mailbox().delete_message(gmail_id)
+
+    run = run_sync(alice_mailbox, kind=SyncRun.Kind.FULL)
+
+    assert run.deleted_count == 5
+    assert not Message.objects.filter(gmail_id__in=gone).exists()
+    assert_database_matches(alice_mailbox, emulator.mailbox())
+
+
+def test_every_hostile_message_is_stored(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=40, seed=5)
+    hostile = emulator.mailbox().hostile_ids
+
+    run = run_sync(alice_mailbox)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    stored = Message.objects.filter(mailbox=alice_mailbox, gmail_id__in=hostile.values())
+    assert stored.count() == len(set(hostile.values()))
+    for message in stored:
+        for text in (message.subject, message.sender, message.body_text, message.snippet):
+            assert "\x00" not in text
+    long_subject = stored.get(gmail_id=hostile["long_subject"]).subject
+    assert len(long_subject) == Message.SUBJECT_MAX
+    assert stored.get(gmail_id=hostile["missing_date"]).date is None
+
+
+def test_a_quota_smaller_than_the_demand_still_succeeds(emulate, alice_mailbox):
+    clock = FakeClock()
+    # Gmail allows 600 units a minute; the client believes it has ten times more.
+    emulator = emulate(
+        email=alice_mailbox.email,
+        messages=120,
+        seed=6,
+        quota_units_per_minute=600,
+        clock=clock.time,
+    )
+    factory = partial(
+        gmail_client_for, quota_units_per_minute=6000, clock=clock.time, sleep=clock.sleep
+    )
+
+    run = run_sync(alice_mailbox, client_factory=factory)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert any(r.status == 429 for r in emulator.request_log)
+    assert_database_matches(alice_mailbox, emulator.mailbox())
+    # 600 units (120 messages) cannot take less than a minute of Gmail's time.
+    assert sum(clock.slept) >= 50
+
+
+def test_progress_reaches_the_observer_batch_by_batch(emulate, alice_mailbox, settings):
+    settings.GMAIL_BATCH_SIZE = 25
+    emulate(email=alice_mailbox.email, messages=100, seed=8)
+    seen = []
+
+    run_sync(alice_mailbox, observer=seen.append)
+
+    processed = [p.processed for p in seen]
+    assert processed == sorted(processed)
+    assert {25, 50, 75, 100} <= set(processed)
+    assert all(p.percent <= 99 for p in seen)

@@ -1,0 +1,82 @@
+"""`manage.py syncmail`: the same lifecycle from a shell."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from syncapp.models import Mailbox, Message, SyncRun
+from syncapp.runs import sync_run_start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def syncmail(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("syncmail", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_it_syncs_a_users_mailbox_in_this_process(emulate, alice_mailbox):
+    emulate(email=alice_mailbox.email, messages=40, seed=1)
+
+    out, _ = syncmail("--user", "alice")
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.trigger == SyncRun.Trigger.CLI
+    assert Message.objects.filter(mailbox=alice_mailbox).count() == 40
+    assert f"alice@example.com: run {run.pk} succeeded in " in out
+    assert "40 processed, 40 new, 0 updated, 0 deleted" in out
+
+
+def test_it_selects_a_mailbox_by_address(emulate, alice_mailbox, bob_mailbox):
+    emulate(email=bob_mailbox.email, messages=10, seed=1)
+
+    syncmail("--email", "BOB@example.com")
+
+    assert list(SyncRun.objects.values_list("mailbox__email", flat=True)) == ["bob@example.com"]
+
+
+def test_it_hands_the_run_to_the_workers_with_enqueue(alice_mailbox, enqueued):
+    out, _ = syncmail("--user", "alice", "--enqueue", "--full")
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.CREATED
+    assert run.kind == SyncRun.Kind.FULL
+    assert enqueued == [run.pk]
+    assert f"run {run.pk} queued for the workers" in out
+
+
+def test_it_says_so_when_a_run_is_already_active(alice_mailbox, enqueued):
+    active, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
+
+    out, _ = syncmail("--user", "alice")
+
+    assert f"run {active.pk} is already waiting for a worker" in out
+    assert SyncRun.objects.count() == 1
+
+
+def test_it_exits_with_status_1_when_the_run_failed(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=10, seed=1)
+    emulator.revoke(alice_mailbox.email)
+
+    with pytest.raises(CommandError) as failure:
+        syncmail("--user", "alice")
+
+    assert failure.value.returncode == 1
+    assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+def test_it_skips_a_mailbox_that_needs_reconnecting(alice_mailbox):
+    Mailbox.objects.filter(pk=alice_mailbox.pk).update(needs_reconnect=True)
+
+    with pytest.raises(CommandError):
+        syncmail("--all")
+
+    assert not SyncRun.objects.exists()
+
+
+def test_it_rejects_an_unknown_user(alice_mailbox):
+    with pytest.raises(CommandError, match="No user named 'carol'"):
+        syncmail("--user", "carol")
