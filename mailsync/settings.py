@@ -76,8 +76,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
         ),
     }
-    # Tests share the database with worker subprocesses, so it must be a file.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_mailsync.sqlite3")}
+# Tests share their database with worker subprocesses, so on SQLite it is a
+# file; tests/environment.py names it per test process.
+TEST_DATABASE_NAME = envstr("TEST_DATABASE_NAME", "")
+if TEST_DATABASE_NAME:
+    DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,7 +4,22 @@ Tests run with production-like settings (DEBUG off) and short sync timings.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DEBUG", "False")
 os.environ.setdefault("SECURE_COOKIES", "False")
+# Gmail's real quota would make every sync in the suite take minutes; tests
+# about pacing set their own.
+os.environ.setdefault("GMAIL_QUOTA_UNITS_PER_MINUTE", "6000000")
+os.environ.setdefault("GOOGLE_CLIENT_ID", "mailsync-test")
+os.environ.setdefault("GOOGLE_CLIENT_SECRET", "mailsync-test-secret")
+
+# One test database per pytest process, so two runs on one machine never share.
+if "postgres" in os.environ.get("DATABASE_URL", ""):
+    os.environ.setdefault("TEST_DATABASE_NAME", f"test_mailsync_{os.getpid()}")
+else:
+    os.environ.setdefault(
+        "TEST_DATABASE_NAME",
+        os.path.join(tempfile.gettempdir(), f"test_mailsync_{os.getpid()}.sqlite3"),
+    )

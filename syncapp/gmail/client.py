@@ -128,7 +128,11 @@ class GmailClient:
             client_options={"api_endpoint": endpoint},
             cache_discovery=False,
         )
+        # Building a discovery resource costs milliseconds: build each one once.
         self._users = self._service.users()
+        self._messages = self._users.messages()
+        self._labels = self._users.labels()
+        self._history = self._users.history()
         self.bucket = TokenBucket(
             units_per_minute=quota_units_per_minute,
             # One full batch must fit, else it could never be paid for at once.
@@ -143,13 +147,13 @@ class GmailClient:
         return self._call("users.getProfile", lambda: self._users.getProfile(userId="me"))
 
     def list_labels(self) -> list[dict]:
-        response = self._call("labels.list", lambda: self._users.labels().list(userId="me"))
+        response = self._call("labels.list", lambda: self._labels.list(userId="me"))
         return response.get("labels", [])
 
     def list_messages(self, *, page_token: str | None = None) -> MessagePage:
         response = self._call(
             "messages.list",
-            lambda: self._users.messages().list(
+            lambda: self._messages.list(
                 userId="me",
                 maxResults=PAGE_SIZE,
                 pageToken=page_token,
@@ -166,7 +170,7 @@ class GmailClient:
         try:
             response = self._call(
                 "history.list",
-                lambda: self._users.history().list(
+                lambda: self._history.list(
                     userId="me",
                     startHistoryId=start_history_id,
                     pageToken=page_token,
@@ -208,7 +212,7 @@ class GmailClient:
             )
             for message_id in pending:
                 batch.add(
-                    self._users.messages().get(userId="me", id=message_id, format=format),
+                    self._messages.get(userId="me", id=message_id, format=format),
                     request_id=message_id,
                 )
             try:
@@ -271,9 +275,11 @@ class GmailClient:
 
     def _classify(self, exc: Exception) -> _Failure:
         if isinstance(exc, RefreshError):
-            if "invalid_grant" in str(exc) or "invalid_client" in str(exc):
+            if "invalid_grant" in str(exc):
                 raise ReconnectRequired(_first_line(exc)) from exc
-            return _Failure(True, f"token refresh failed: {_first_line(exc)}")
+            # google-auth says which refresh failures are worth another try
+            # (its token endpoint busy); the rest (a missing client id, say) never heal.
+            return _Failure(exc.retryable, f"token refresh failed: {_first_line(exc)}")
         if isinstance(exc, HttpError):
             status = exc.resp.status
             error = _error_body(exc)

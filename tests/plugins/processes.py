@@ -80,4 +80,4 @@ def start_cluster(tmp_path, settings):
 
     yield start
     for cluster in clusters:
-        cluster.kill(signal.SIGTERM)
+        cluster.kill()

@@ -1,0 +1,279 @@
+"""The emulator: an HTTP server speaking Gmail API v1 and Google OAuth, and its controls."""
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from . import batch, errors
+from .api import GmailApi
+from .faults import Faults
+from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox, Mailboxes
+from .oauth import OAuthEndpoints, TokenStore
+from .quota import ConcurrencyLimit, Quota
+from .requestlog import LoggedRequest, RequestLog
+from .responses import Response, json_response
+
+logger = logging.getLogger(__name__)
+
+BATCH_PATHS = ("/batch", "/batch/gmail/v1")
+TOKEN_PATHS = ("/token", "/o/oauth2/token")
+AUTHORIZE_PATHS = ("/o/oauth2/auth", "/o/oauth2/v2/auth")
+USERINFO_PATH = "/oauth2/v3/userinfo"
+
+
+class GmailEmulator:
+    """A Gmail API server on localhost that the unmodified google-api-python-client can use.
+
+    Point the client at it with `client_options={"api_endpoint": emulator.url}` and
+    batches with `BatchHttpRequest(batch_uri=emulator.url + "batch")`.
+    """
+
+    def __init__(
+        self,
+        messages: int = 2000,
+        seed: int = 1,
+        email: str = "demo@example.com",
+        quota_units_per_minute: float | None = None,
+        latency_ms: float = 0,
+        history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
+        max_concurrent_requests: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock = time.time,
+    ) -> None:
+        self.seed = seed
+        self.latency_ms = latency_ms
+        self.faults = Faults(seed)
+        self._host = host
+        self._port = port
+        self._clock = clock
+        self._history_window = history_window_seconds
+        self._mailboxes = Mailboxes(
+            self._new_mailbox(email, messages=messages, seed=seed), self._new_mailbox
+        )
+        self._tokens = TokenStore(email)
+        self._quota = Quota(quota_units_per_minute)
+        self._concurrency = ConcurrencyLimit(max_concurrent_requests)
+        self._log = RequestLog()
+        self._api = GmailApi(
+            mailboxes=self._mailboxes,
+            tokens=self._tokens,
+            quota=self._quota,
+            faults=self.faults,
+            log=self._log,
+            clock=clock,
+        )
+        self._oauth = OAuthEndpoints(self._tokens, self._mailboxes, self._log, clock)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        server = _Server((self._host, self._port), self._serve)
+        self._server = server
+        self._url = f"http://{self._host}:{server.server_address[1]}/"
+        # A short poll interval so that stop() returns promptly.
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"gmail-emulator-{server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> "GmailEmulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL, with a trailing slash: http://127.0.0.1:PORT/."""
+        if self._url is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._url
+
+    # -- mailboxes -----------------------------------------------------------------
+
+    def mailbox(self, email: str | None = None) -> EmulatedMailbox:
+        """A mailbox by address; the default one when `email` is None."""
+        return self._mailboxes.get(email)
+
+    def add_mailbox(
+        self, email: str, messages: int = 60, seed: int | None = None
+    ) -> EmulatedMailbox:
+        return self._mailboxes.add(
+            email, messages=messages, seed=self.seed if seed is None else seed
+        )
+
+    # -- limits, log, auth ---------------------------------------------------------
+
+    @property
+    def quota_units_per_minute(self) -> float | None:
+        return self._quota.units_per_minute
+
+    @quota_units_per_minute.setter
+    def quota_units_per_minute(self, value: float | None) -> None:
+        self._quota.units_per_minute = value
+
+    @property
+    def max_concurrent_requests(self) -> int | None:
+        return self._concurrency.limit
+
+    @max_concurrent_requests.setter
+    def max_concurrent_requests(self, value: int | None) -> None:
+        self._concurrency.limit = value
+
+    @property
+    def request_log(self) -> list[LoggedRequest]:
+        return self._log.entries()
+
+    def clear_request_log(self) -> None:
+        self._log.clear()
+
+    def issue_tokens(self, email: str) -> tuple[str, str]:
+        """A new (access token, refresh token) pair for the mailbox."""
+        return self._tokens.issue(self.mailbox(email).email)
+
+    def revoke(self, email: str) -> None:
+        """Every API call for the mailbox answers 401 and every refresh `invalid_grant`."""
+        self._tokens.revoke(self.mailbox(email).email)
+
+    def expire_access_tokens(self, email: str) -> None:
+        """Access tokens issued so far (and unknown ones) answer 401 until a refresh."""
+        self._tokens.expire_access_tokens(self.mailbox(email).email)
+
+    # -- serving -------------------------------------------------------------------
+
+    def _new_mailbox(self, email: str, *, messages: int, seed: int) -> EmulatedMailbox:
+        return EmulatedMailbox(
+            email,
+            messages=messages,
+            seed=seed,
+            clock=self._clock,
+            history_window_seconds=self._history_window,
+        )
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        if self.faults.drop():
+            handler.close_connection = True
+            return
+        path = urlsplit(handler.path).path
+        authorization = handler.headers.get("Authorization")
+        is_api = path.startswith("/gmail/") or path in BATCH_PATHS
+        user = self._tokens.user_of(authorization) if is_api else None
+        with self._concurrency.slot(user) as admitted:
+            delay = self.latency_ms / 1000 + self.faults.delay()
+            if delay:
+                time.sleep(delay)
+            refused = None if admitted else errors.too_many_concurrent()
+            try:
+                response = self._dispatch(handler, path, body, authorization, refused)
+            except Exception:
+                # The emulator must answer even when it has a bug; the traceback is logged.
+                logger.exception("gmail emulator failed on %s %s", handler.command, handler.path)
+                response = json_response(500, errors.backend_error().body())
+        handler.send_response(response.status)
+        for name, value in response.headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(response.body)))
+        handler.end_headers()
+        handler.wfile.write(response.body)
+
+    def _dispatch(
+        self,
+        handler: BaseHTTPRequestHandler,
+        path: str,
+        body: bytes,
+        authorization: str | None,
+        refused: errors.ApiError | None,
+    ) -> Response:
+        method = handler.command
+        if path.startswith("/gmail/"):
+            return self._api.call(method, handler.path, authorization, refused=refused)
+        if path in BATCH_PATHS and method == "POST":
+
+            def inner(inner_method: str, target: str, inner_auth: str | None) -> Response:
+                return self._api.call(
+                    inner_method, target, inner_auth, in_batch=True, refused=refused
+                )
+
+            return batch.handle(inner, handler.headers.get("Content-Type"), body, authorization)
+        if path in TOKEN_PATHS and method == "POST":
+            return self._oauth.token(parse_qs(body.decode("utf-8", "replace")))
+        if path in AUTHORIZE_PATHS and method == "GET":
+            return self._oauth.authorize(parse_qs(urlsplit(handler.path).query))
+        if path == USERINFO_PATH:
+            return self._oauth.userinfo(authorization)
+        return json_response(404, errors.not_found().body())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: httplib2 reuses connections
+    timeout = 120  # an idle keep-alive connection gives its thread back eventually
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
+    # would hold the body back ~40 ms on every kept-alive request.
+    disable_nagle_algorithm = True
+    server: "_Server"
+
+    def do_GET(self) -> None:
+        self.server.serve(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request stderr line; the request log records calls."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], serve: Callable[[BaseHTTPRequestHandler], None]
+    ) -> None:
+        self.serve = serve
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections, so a stopped emulator answers nothing more."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
