@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from syncapp.gmail.parse import ParsedMessage
+from syncapp.gmail.parse import ParsedMessage, clean_text
 from syncapp.models import Label, Mailbox, Message
 
 UPSERT_FIELDS = [
@@ -130,9 +130,9 @@ def labels_replace(*, mailbox: Mailbox, labels: list[dict]) -> None:
             [
                 Label(
                     mailbox=mailbox,
-                    label_id=label["id"][:255],
-                    name=str(label.get("name", label["id"]))[:255],
-                    type=str(label.get("type", ""))[:16],
+                    label_id=clean_text(label["id"], 255),
+                    name=clean_text(str(label.get("name", label["id"])), 255),
+                    type=clean_text(str(label.get("type", "")), 16),
                 )
                 for label in labels
             ],
@@ -141,5 +141,5 @@ def labels_replace(*, mailbox: Mailbox, labels: list[dict]) -> None:
             update_fields=["name", "type"],
         )
         Label.objects.filter(mailbox=mailbox).exclude(
-            label_id__in=[label["id"] for label in labels]
+            label_id__in=[clean_text(label["id"], 255) for label in labels]
         ).delete()

@@ -1,5 +1,6 @@
 """A real django-q cluster picks up an enqueued run and finishes it."""
 
+import io
 import time
 
 import pytest
@@ -35,3 +36,17 @@ def test_a_cluster_executes_an_enqueued_run(emulate, alice_mailbox, start_cluste
     assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
     assert finished.task_id
     assert Message.objects.filter(mailbox=alice_mailbox).count() == 200
+
+
+def test_syncmail_wait_follows_the_workers_run_to_its_end(emulate, alice_mailbox, start_cluster):
+    emulator = emulate(email=alice_mailbox.email, messages=120, seed=2)
+    start_cluster()
+    out = io.StringIO()
+
+    call_command("syncmail", "--user", "alice", "--enqueue", "--wait", stdout=out)
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert f"run {run.pk} queued for the workers" in out.getvalue()
+    assert "120 processed, 120 new" in out.getvalue()
+    assert len([r for r in emulator.request_log if r.method == "messages.get"]) == 120

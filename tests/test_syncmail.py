@@ -80,3 +80,19 @@ def test_it_skips_a_mailbox_that_needs_reconnecting(alice_mailbox):
 def test_it_rejects_an_unknown_user(alice_mailbox):
     with pytest.raises(CommandError, match="No user named 'carol'"):
         syncmail("--user", "carol")
+
+
+def test_a_person_at_a_terminal_sees_a_progress_bar(emulate, alice_mailbox, monkeypatch):
+    emulate(email=alice_mailbox.email, messages=40, seed=1)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    call_command("syncmail", "--user", "alice", stdout=terminal)
+
+    shown = terminal.getvalue()
+    assert "alice@example.com: 100%" in shown
+    assert "40/40" in shown
+    assert "succeeded in" in shown
