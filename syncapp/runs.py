@@ -78,14 +78,14 @@ def sync_run_start(
                 run = SyncRun.objects.create(
                     mailbox=mailbox, **{"kind": kind, "trigger": trigger, **extra}
                 )
+                logger.info(
+                    "run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, run.kind, trigger
+                )
                 if enqueue:
                     transaction.on_commit(partial(_enqueue, run))
         except IntegrityError:
             # Another request created the active run first; read it on the next pass.
             continue
-        logger.info(
-            "run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, run.kind, trigger
-        )
         return run, True
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
 
