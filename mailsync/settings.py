@@ -27,9 +27,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # naturaltime ("2 minutes ago") on the dashboard.
+    "django.contrib.humanize",
     "django_htmx",
     "django_q",
     "template_partials",
+    # Google sign-in (see "Sign-in" below).
+    "social_django",
     "syncapp",
 ]
 
@@ -42,6 +46,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a failed Google sign-in into a message on the login page instead of a 500.
+    "social_django.middleware.SocialAuthExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "mailsync.urls"
@@ -101,6 +107,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# The JSON API answers a failed CSRF check in JSON; pages keep Django's page.
+CSRF_FAILURE_VIEW = "syncapp.views.errors.csrf_failure"
 
 # --- Gmail -----------------------------------------------------------------
 GMAIL_API_ENDPOINT = envstr("GMAIL_API_ENDPOINT", "https://gmail.googleapis.com/")
@@ -109,6 +118,14 @@ if not GMAIL_API_ENDPOINT.endswith("/"):
 GOOGLE_TOKEN_URI = envstr("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
 GOOGLE_CLIENT_ID = envstr("GOOGLE_CLIENT_ID", "")
 GOOGLE_CLIENT_SECRET = envstr("GOOGLE_CLIENT_SECRET", "")
+# Google's sign-in endpoints are settings too, so that the emulator can serve the
+# whole sign-in dance in the demo and in the browser tests.
+GOOGLE_AUTHORIZATION_URL = envstr(
+    "GOOGLE_AUTHORIZATION_URL", "https://accounts.google.com/o/oauth2/auth"
+)
+GOOGLE_USERINFO_URL = envstr(
+    "GOOGLE_USERINFO_URL", "https://www.googleapis.com/oauth2/v3/userinfo"
+)
 GMAIL_QUOTA_UNITS_PER_MINUTE = envint("GMAIL_QUOTA_UNITS_PER_MINUTE", 6000, minimum=1)
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:
@@ -127,6 +144,16 @@ if SYNC_STALE_SECONDS <= SYNC_HEARTBEAT_SECONDS:
 # The longest a single run may take before its worker is stopped.
 SYNC_MAX_RUN_SECONDS = envint("SYNC_MAX_RUN_SECONDS", 6 * 3600, minimum=60)
 SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
+# A queued run fails when no worker has been alive for this long.
+SYNC_QUEUE_TIMEOUT_SECONDS = envint("SYNC_QUEUE_TIMEOUT_SECONDS", 600, minimum=1)
+# A queued run beside a worker idle for this long has lost its task.
+SYNC_QUEUE_GRACE_SECONDS = envint("SYNC_QUEUE_GRACE_SECONDS", 30, minimum=1)
+# Automatic retries of a run that died, after growing delays (base, 2x, 4x...).
+SYNC_MAX_RETRIES = envint("SYNC_MAX_RETRIES", 3)
+SYNC_RETRY_DELAY_SECONDS = envint("SYNC_RETRY_DELAY_SECONDS", 30, minimum=1)
+SYNC_INTERVAL_MINUTES = envint("SYNC_INTERVAL_MINUTES", 15, minimum=1)
+# Finished runs kept per mailbox; older ones are pruned daily.
+SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 
 # --- django-q2 ---------------------------------------------------------------
 # A sync must never run twice because of the queue itself: our own claim
@@ -141,7 +168,8 @@ SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
 #   slot at once.
 REDIS_URL = envstr("REDIS_URL", "")
 Q_CLUSTER = {
-    "name": "mailsync",
+    # Also the queue's name: clusters serve the queue named like them.
+    "name": envstr("Q_CLUSTER_NAME", "mailsync"),
     "workers": envint("Q_WORKERS", 2, minimum=1),
     "timeout": SYNC_MAX_RUN_SECONDS,
     "retry": SYNC_MAX_RUN_SECONDS + 600,
@@ -156,6 +184,33 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Sign-in -----------------------------------------------------------------
+# Local accounts through Django's auth views; Google accounts through
+# social-auth, whose backend (syncapp.social) reads the GOOGLE_* settings above
+# at request time. The Google button shows only when a client id and secret are set.
+AUTHENTICATION_BACKENDS = [
+    "syncapp.social.GoogleGmailOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# social-core's default pipeline with two changes: the tokens are kept on the
+# Mailbox that syncs with them (not copied into UserSocialAuth.extra_data), and
+# connecting a Gmail account does not rename the signed-in user.
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "syncapp.social.mailbox_connect",
+)
+# Where a failed or cancelled sign-in lands, with the reason as a message.
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
+# Behind a TLS-terminating proxy the redirect URI Google sees must be https.
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", False)
 
 # --- Security ----------------------------------------------------------------
 if not DEBUG:

@@ -1,23 +1,25 @@
-"""
-URL configuration for mailsync project.
-
-The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
-Examples:
-Function views
-    1. Add an import:  from my_app import views
-    2. Add a URL to urlpatterns:  path('', views.home, name='home')
-Class-based views
-    1. Add an import:  from other_app.views import Home
-    2. Add a URL to urlpatterns:  path('', Home.as_view(), name='home')
-Including another URLconf
-    1. Import the include() function: from django.urls import include, path
-    2. Add a URL to urlpatterns:  path('blog/', include('blog.urls'))
-"""
+"""URLs. The paths of the progress poll and the JSON API are an interface: keep them."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
+
+from syncapp.views import accounts, api, dashboard, health, mail, runs
 
 urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("accounts/login/", accounts.login, name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("oauth/", include("social_django.urls", namespace="social")),
+    path("mailboxes/<int:mailbox_id>/sync/", dashboard.mailbox_sync, name="mailbox-sync"),
+    path("mailboxes/<int:mailbox_id>/runs/", runs.run_history, name="run-history"),
+    path("mailboxes/<int:mailbox_id>/messages/", mail.message_list, name="message-list"),
+    path("messages/<int:message_id>/", mail.message_detail, name="message-detail"),
+    path("runs/<int:run_id>/progress/", runs.run_progress, name="run-progress"),
+    path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
+    path("api/sync/", api.sync, name="api-sync"),
+    path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
+    path("health/", health.health, name="health"),
+    path("staff/runbook/", health.runbook, name="runbook"),
     path("admin/", admin.site.urls),
 ]

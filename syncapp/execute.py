@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from syncapp import engine
 from syncapp.gmail.client import GmailClient, gmail_client_for
-from syncapp.gmail.errors import GmailError, ReconnectRequired
+from syncapp.gmail.errors import GmailError, GmailUnavailable, ReconnectRequired
 from syncapp.heartbeat import Heartbeat
 from syncapp.mailboxes import mailbox_mark_reconnect, mailbox_save_token
 from syncapp.models import SyncRun
 from syncapp.runs import RunLost, new_worker_id, sync_run_claim, sync_run_fail, sync_run_succeed
 
 logger = logging.getLogger(__name__)
+
+Failure = SyncRun.Failure
 
 ClientFactory = Callable[..., GmailClient]
 
@@ -68,15 +70,33 @@ def sync_run_execute(
             logger.warning("run %s: stopped without writing more: %s", run_id, exc)
         except ReconnectRequired as exc:
             mailbox_mark_reconnect(mailbox_id=run.mailbox_id)
-            _fail(run_id, worker, str(exc))
+            _fail(run_id, worker, str(exc), Failure.RECONNECT)
+        except GmailUnavailable as exc:
+            _fail(
+                run_id,
+                worker,
+                f"Gmail error while {recorder.stage}: {exc}",
+                Failure.GMAIL_UNAVAILABLE,
+            )
         except GmailError as exc:
-            _fail(run_id, worker, f"Gmail error while {recorder.stage}: {exc}")
+            _fail(
+                run_id, worker, f"Gmail error while {recorder.stage}: {exc}", Failure.GMAIL_REFUSED
+            )
+        except DatabaseError as exc:
+            logger.exception("run %s: database error while %s", run_id, recorder.stage)
+            _fail(
+                run_id,
+                worker,
+                f"Database error while {recorder.stage}: {exc.__class__.__name__}: {exc}",
+                Failure.DATABASE,
+            )
         except Exception as exc:
             logger.exception("run %s: unexpected error while %s", run_id, recorder.stage)
             _fail(
                 run_id,
                 worker,
                 f"Unexpected error while {recorder.stage}: {exc.__class__.__name__}: {exc}",
+                Failure.ERROR,
             )
     return SyncRun.objects.get(pk=run_id)
 
@@ -85,11 +105,13 @@ def _save_token(access_token: str, expires_at, *, mailbox_id: int) -> None:
     mailbox_save_token(mailbox_id=mailbox_id, access_token=access_token, expires_at=expires_at)
 
 
-def _fail(run_id: int, worker: str, error: str, *, attempts: int = 3) -> None:
+def _fail(
+    run_id: int, worker: str, error: str, failure: SyncRun.Failure, *, attempts: int = 3
+) -> None:
     """Record the failure, riding out a database that is briefly away."""
     for attempt in range(attempts):
         try:
-            sync_run_fail(run_id=run_id, worker=worker, error=error)
+            sync_run_fail(run_id=run_id, worker=worker, error=error, failure=failure)
             return
         except DatabaseError:
             logger.warning("run %s: could not record failure (try %d)", run_id, attempt + 1)

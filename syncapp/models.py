@@ -60,6 +60,28 @@ class SyncRun(models.Model):
         SCHEDULE = "schedule", "Schedule"
         RETRY = "retry", "Retry"
 
+    class Failure(models.TextChoices):
+        """Why a run failed; decides whether it is retried by itself."""
+
+        WORKER_LOST = "worker_lost", "The worker stopped responding"
+        TASK_LOST = "task_lost", "The queued task was lost"
+        NO_WORKER = "no_worker", "No worker was running"
+        NOT_QUEUED = "not_queued", "Could not be queued"
+        GMAIL_UNAVAILABLE = "gmail_unavailable", "Gmail kept failing"
+        DATABASE = "database", "The database failed"
+        RECONNECT = "reconnect", "Access to Gmail was revoked"
+        GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
+        RELEASED = "released", "Released by hand"
+        ERROR = "error", "Unexpected error"
+
+    # Failures that say nothing about the mailbox: running again can succeed.
+    RETRYABLE_FAILURES = (
+        Failure.WORKER_LOST,
+        Failure.TASK_LOST,
+        Failure.NOT_QUEUED,
+        Failure.GMAIL_UNAVAILABLE,
+        Failure.DATABASE,
+    )
     ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING)
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED)
 
@@ -90,6 +112,11 @@ class SyncRun(models.Model):
     deleted_count = models.PositiveIntegerField(default=0)
     unparsable_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    failure = models.CharField(max_length=32, choices=Failure.choices, blank=True)
+    # 1 for a first run, 2 for its first automatic retry, and so on.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    # When a failed run's automatic retry is due; cleared once it is started.
+    retry_at = models.DateTimeField(null=True, blank=True)
     # Where the run is, so that a retry can continue instead of starting over.
     checkpoint = models.JSONField(default=dict, blank=True)
 
@@ -99,6 +126,15 @@ class SyncRun(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["mailbox", "-created_at"], name="syncrun_mailbox_recent"),
+            # The reaper's scans: active runs, and failed runs with a retry due.
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                condition=Q(status__in=["CREATED", "RUNNING"]),
+                name="syncrun_active",
+            ),
+            models.Index(
+                fields=["retry_at"], condition=Q(retry_at__isnull=False), name="syncrun_retry_due"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -134,6 +170,14 @@ class SyncRun(models.Model):
                 name="syncrun_failed_fields",
             ),
             models.CheckConstraint(
+                condition=~Q(status="FAILED") | ~Q(failure=""),
+                name="syncrun_failed_has_failure",
+            ),
+            models.CheckConstraint(
+                condition=Q(retry_at__isnull=True) | Q(status="FAILED"),
+                name="syncrun_retry_only_when_failed",
+            ),
+            models.CheckConstraint(
                 condition=Q(processed__lte=F("total")) | Q(total=0),
                 name="syncrun_processed_within_total",
             ),
@@ -151,6 +195,31 @@ class SyncRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+class WorkerProcess(models.Model):
+    """A django-q worker process that is (or was) alive, as it reports itself.
+
+    Each worker process beats every SYNC_HEARTBEAT_SECONDS from its own thread,
+    saying whether it is executing a run. This is how the app knows that sync
+    workers are alive, on any broker and any number of hosts.
+    """
+
+    name = models.CharField(max_length=128, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+    # The run it is executing, if any.
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Since when it has had nothing to do; an idle worker takes a queued task
+    # within a moment, so a run left waiting beside one has lost its task.
+    idle_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Label(models.Model):

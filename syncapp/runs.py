@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, Q, Value, When
 from django.utils import timezone
 
-from syncapp import tasks
+from syncapp import tasks, workers
 from syncapp.models import Mailbox, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -68,11 +70,22 @@ def sync_run_start(
         kind = SyncRun.Kind.FULL
     extra = {}
     if resume is not None:
-        extra = {"kind": resume.kind, "retry_of": resume, "checkpoint": resume.checkpoint}
+        extra = {
+            "kind": resume.kind,
+            "retry_of": resume,
+            "checkpoint": resume.checkpoint,
+            "attempt": resume.attempt + 1,
+        }
     for _ in range(3):
         active = SyncRun.objects.active().filter(mailbox=mailbox).first()
         if active is not None:
-            return active, False
+            if not sync_run_end_if_dead(active, now=timezone.now()):
+                return active, False
+            # Never hand back a dead run: continue where it stopped instead.
+            active.refresh_from_db()
+            if resume is None:
+                extra = {"kind": active.kind, "retry_of": active, "checkpoint": active.checkpoint}
+            continue
         try:
             with transaction.atomic():
                 run = SyncRun.objects.create(
@@ -96,7 +109,12 @@ def _enqueue(run: SyncRun) -> None:
     except Exception as exc:
         # A run nobody will ever execute must not sit in CREATED.
         logger.exception("run %s could not be queued", run.pk)
-        sync_run_fail(run_id=run.pk, worker=None, error=f"Could not queue the sync: {exc}")
+        sync_run_fail(
+            run_id=run.pk,
+            worker=None,
+            error=f"Could not queue the sync: {exc}",
+            failure=SyncRun.Failure.NOT_QUEUED,
+        )
         return
     SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
     logger.info("run %s queued as task %s", run.pk, task_id)
@@ -183,21 +201,117 @@ def sync_run_succeed(
     logger.info("run %s succeeded (mailbox %s)", run_id, mailbox_id)
 
 
-def sync_run_fail(*, run_id: int, worker: str | None, error: str) -> bool:
+def sync_run_fail(
+    *,
+    run_id: int,
+    worker: str | None,
+    error: str,
+    failure: SyncRun.Failure,
+    still: Q | None = None,
+) -> bool:
     """End an active run as FAILED; False when it had already ended or moved on.
 
-    worker=None fails the run whoever holds it (used before any worker took it).
+    worker=None fails the run whoever holds it; `still` adds a condition that
+    must hold at the moment of the write (the reaper's "still stale"), so that
+    a run a worker has just claimed or finished is left alone. A run that died
+    for a reason unrelated to the mailbox gets its automatic retry scheduled.
     """
     runs = SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES)
     if worker is not None:
         runs = runs.filter(worker=worker)
+    if still is not None:
+        runs = runs.filter(still)
     now = timezone.now()
     failed = runs.update(
         status=Status.FAILED,
         error=(error or "The sync failed for an unknown reason.")[:2000],
+        failure=failure,
         finished_at=now,
         heartbeat_at=now,
+        retry_at=_retry_at(now, failure),
     )
     if failed:
-        logger.warning("run %s failed: %s", run_id, error)
+        logger.warning("run %s failed (%s): %s", run_id, failure, error)
     return bool(failed)
+
+
+def _retry_at(now: datetime, failure: SyncRun.Failure) -> Case | None:
+    """When the retry of a run failing now is due, by its attempt: one UPDATE."""
+    if failure not in SyncRun.RETRYABLE_FAILURES or settings.SYNC_MAX_RETRIES < 1:
+        return None
+    delay = settings.SYNC_RETRY_DELAY_SECONDS
+    return Case(
+        *(
+            When(attempt=attempt, then=Value(now + timedelta(seconds=delay * 2 ** (attempt - 1))))
+            for attempt in range(1, settings.SYNC_MAX_RETRIES + 1)
+        ),
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
+def sync_run_release(*, run_id: int, by: str) -> bool:
+    """End a run by hand (admin or shell); its worker stops at its next write."""
+    now = timezone.now()
+    return sync_run_fail(
+        run_id=run_id,
+        worker=None,
+        error=f"Released by {by} at {now:%Y-%m-%d %H:%M:%S} UTC",
+        failure=SyncRun.Failure.RELEASED,
+    )
+
+
+def sync_run_dead_reason(
+    run: SyncRun, *, now: datetime
+) -> tuple[SyncRun.Failure, str, Q] | None:
+    """Why an active run can no longer end by itself, or None while it can.
+
+    Returns the failure, the message for the user, and the condition that must
+    still hold when the run is failed for it.
+    """
+    if run.status == Status.RUNNING:
+        stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+        if run.heartbeat_at is None or run.heartbeat_at < stale_before:
+            beat = f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if run.heartbeat_at else "never"
+            return (
+                SyncRun.Failure.WORKER_LOST,
+                f"The worker stopped responding; last heartbeat at {beat}.",
+                Q(status=Status.RUNNING, heartbeat_at__lt=stale_before),
+            )
+        return None
+    if run.status != Status.CREATED:
+        return None
+    waiting_since = now - timedelta(seconds=settings.SYNC_QUEUE_GRACE_SECONDS)
+    if run.created_at < waiting_since and workers.idle_since(waiting_since):
+        return (
+            SyncRun.Failure.TASK_LOST,
+            "No worker took this sync although one was idle: its queued task was lost "
+            "(for example with a worker that was stopped).",
+            Q(status=Status.CREATED),
+        )
+    timeout = settings.SYNC_QUEUE_TIMEOUT_SECONDS
+    unserved_since = now - timedelta(seconds=timeout)
+    if run.created_at < unserved_since and not workers.seen_since(unserved_since):
+        return (
+            SyncRun.Failure.NO_WORKER,
+            f"No sync worker has been running for {_duration(timeout)}, so this sync never "
+            "started. Start one (manage.py qcluster) and sync again.",
+            Q(status=Status.CREATED),
+        )
+    return None
+
+
+def sync_run_end_if_dead(run: SyncRun, *, now: datetime) -> bool:
+    """Fail an active run that can no longer end by itself; True when it did."""
+    dead = sync_run_dead_reason(run, now=now)
+    if dead is None:
+        return False
+    failure, message, still = dead
+    return sync_run_fail(run_id=run.pk, worker=None, error=message, failure=failure, still=still)
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0 and seconds >= 60:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -39,7 +39,7 @@ def test_it_beats_while_the_sync_thread_is_blocked(claimed):
 
 
 def test_it_notices_a_released_run(claimed):
-    sync_run_fail(run_id=claimed.pk, worker=None, error="Released by an admin")
+    sync_run_fail(run_id=claimed.pk, worker=None, error="Released by an admin", failure="released")
 
     with Heartbeat(run_id=claimed.pk, worker="worker-1", interval=0.05) as heartbeat:
         assert heartbeat.lost.wait(timeout=10)
@@ -53,6 +53,6 @@ def test_it_stops_beating_when_the_run_ends(claimed):
     with Heartbeat(run_id=claimed.pk, worker="worker-1", interval=0.05):
         pass
     stopped_at = SyncRun.objects.get(pk=claimed.pk).heartbeat_at
-    sync_run_fail(run_id=claimed.pk, worker="worker-1", error="done")
+    sync_run_fail(run_id=claimed.pk, worker="worker-1", error="done", failure="error")
 
     assert SyncRun.objects.get(pk=claimed.pk).heartbeat_at >= stopped_at

@@ -64,7 +64,7 @@ def test_percent_stays_below_100_until_the_run_ends(recorder):
 
 
 def test_a_report_on_a_released_run_raises_run_lost(recorder):
-    sync_run_fail(run_id=recorder.run_id, worker=None, error="Released")
+    sync_run_fail(run_id=recorder.run_id, worker=None, error="Released", failure="released")
 
     with pytest.raises(RunLost):
         recorder.report(force=True)

@@ -81,11 +81,21 @@ def test_it_refuses_success_below_100_percent(running):
 
 
 def test_it_refuses_failure_without_a_finish_time(running):
-    assert_refused(running, status=Status.FAILED, error="boom")
+    assert_refused(running, status=Status.FAILED, error="boom", failure="error")
 
 
 def test_it_refuses_failure_without_an_error(running):
-    assert_refused(running, status=Status.FAILED, finished_at=timezone.now(), error="")
+    assert_refused(
+        running, status=Status.FAILED, finished_at=timezone.now(), error="", failure="error"
+    )
+
+
+def test_it_refuses_failure_without_a_kind_of_failure(running):
+    assert_refused(running, status=Status.FAILED, finished_at=timezone.now(), error="boom")
+
+
+def test_it_refuses_a_retry_time_on_a_run_that_did_not_fail(running):
+    assert_refused(running, retry_at=timezone.now())
 
 
 def test_it_refuses_more_processed_than_total(running):
@@ -104,6 +114,7 @@ def test_it_refuses_reactivating_an_old_run_beside_an_active_one(created, alice_
         trigger="web",
         status=Status.FAILED,
         error="boom",
+        failure=SyncRun.Failure.ERROR,
         finished_at=timezone.now(),
     )
     assert_refused(old, status=Status.CREATED, finished_at=None)

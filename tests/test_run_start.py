@@ -39,7 +39,10 @@ def test_it_reuses_the_active_run(alice_mailbox, enqueued, django_capture_on_com
 def test_it_starts_a_new_run_once_the_last_one_ended(alice_mailbox, enqueued):
     first, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB, enqueue=False)
     SyncRun.objects.filter(pk=first.pk).update(
-        status=SyncRun.Status.FAILED, error="boom", finished_at=first.created_at
+        status=SyncRun.Status.FAILED,
+        error="boom",
+        failure="error",
+        finished_at=first.created_at,
     )
 
     second, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)

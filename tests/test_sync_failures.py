@@ -28,9 +28,9 @@ def database_gone(*args, **kwargs):
         ("syncapp.gmail.client.GmailClient.list_labels", explode, "listing labels"),
         ("syncapp.gmail.client.GmailClient.list_messages", explode, "listing messages"),
         ("syncapp.gmail.client.GmailClient.get_messages", explode, "fetching messages"),
-        ("syncapp.storage.messages_upsert", database_gone, "storing messages"),
+        ("syncapp.storage.messages_upsert", explode, "storing messages"),
         ("syncapp.storage.messages_delete_unseen", explode, "removing messages deleted in Gmail"),
-        ("syncapp.execute.sync_run_succeed", database_gone, "finishing"),
+        ("syncapp.execute.sync_run_succeed", explode, "finishing"),
     ],
 )
 def test_an_error_at_any_stage_fails_the_run(
@@ -42,9 +42,35 @@ def test_an_error_at_any_stage_fails_the_run(
     run = run_sync(alice_mailbox)
 
     assert run.status == SyncRun.Status.FAILED
-    assert run.error.startswith(f"Unexpected error while {stage}: ")
+    assert run.error == f"Unexpected error while {stage}: RuntimeError: it broke"
+    assert run.failure == SyncRun.Failure.ERROR
+    assert run.retry_at is None, "a bug is not retried by itself"
     assert run.finished_at is not None
     assert not SyncRun.objects.active().exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "stage"),
+    [
+        ("syncapp.storage.messages_upsert", "storing messages"),
+        ("syncapp.execute.sync_run_succeed", "finishing"),
+    ],
+)
+def test_a_database_error_fails_the_run_and_schedules_a_retry(
+    emulate, alice_mailbox, monkeypatch, target, stage
+):
+    emulate(email=alice_mailbox.email, messages=30, seed=1)
+    monkeypatch.setattr(target, database_gone)
+
+    run = run_sync(alice_mailbox)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error == (
+        f"Database error while {stage}: "
+        "OperationalError: server closed the connection unexpectedly"
+    )
+    assert run.failure == SyncRun.Failure.DATABASE
+    assert run.retry_at is not None
 
 
 def test_an_error_in_incremental_sync_fails_the_run(emulate, alice_mailbox, monkeypatch):

@@ -34,7 +34,9 @@ def test_a_released_run_writes_nothing_more(emulate, alice_mailbox, settings):
     def release_after_first_batch(progress):
         if progress.processed >= 10 and not stored_at_release:
             stored_at_release.append(Message.objects.count())
-            sync_run_fail(run_id=run.pk, worker=None, error="Released by an admin")
+            sync_run_fail(
+                run_id=run.pk, worker=None, error="Released by an admin", failure="released"
+            )
 
     sync_run_execute(run_id=run.pk, observer=release_after_first_batch)
 
@@ -64,7 +66,9 @@ def test_a_retry_continues_from_the_dead_runs_checkpoint(emulate, alice_mailbox,
     assert dead.status == SyncRun.Status.RUNNING
     assert dead.checkpoint["page_token"], "the dead run never left the first page"
     stored_before = set(Message.objects.values_list("gmail_id", flat=True))
-    sync_run_fail(run_id=run.pk, worker=None, error="The worker stopped responding")
+    sync_run_fail(
+        run_id=run.pk, worker=None, error="The worker stopped responding", failure="worker_lost"
+    )
     emulator.clear_request_log()
 
     retry, _ = sync_run_start(

@@ -7,10 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
+from django_q.conf import Conf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,21 +60,78 @@ class Cluster:
         return self.log.read_text(errors="replace")
 
 
+# Sync timings a cluster takes from the test that starts it, so that both
+# sides agree on what "stale" means.
+TIMINGS = [
+    "SYNC_HEARTBEAT_SECONDS",
+    "SYNC_STALE_SECONDS",
+    "SYNC_QUEUE_TIMEOUT_SECONDS",
+    "SYNC_QUEUE_GRACE_SECONDS",
+    "SYNC_MAX_RETRIES",
+    "SYNC_RETRY_DELAY_SECONDS",
+    "GMAIL_QUOTA_UNITS_PER_MINUTE",
+    "GMAIL_BATCH_SIZE",
+    "GMAIL_REQUEST_TIMEOUT_SECONDS",
+    "GMAIL_RETRY_BUDGET_SECONDS",
+]
+
+
 @pytest.fixture
-def start_cluster(tmp_path, settings):
-    """Start qclusters sharing the test database; each is killed at teardown."""
+def fast_timings(settings):
+    """Heartbeats every second and a run stale after four: crash tests end in seconds."""
+    settings.SYNC_HEARTBEAT_SECONDS = 1
+    settings.SYNC_STALE_SECONDS = 4
+    settings.SYNC_QUEUE_GRACE_SECONDS = 3
+    settings.SYNC_RETRY_DELAY_SECONDS = 1
+    return settings
+
+
+@pytest.fixture
+def queue_name(monkeypatch):
+    """A queue of this test's own, so that runs on one machine never share one."""
+    name = f"mailsync-test-{uuid.uuid4().hex[:10]}"
+    # django-q reads Q_CLUSTER once at import; the broker name is set here instead.
+    monkeypatch.setattr(Conf, "PREFIX", name)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    return name
+
+
+@pytest.fixture(params=["orm", "redis"])
+def broker(request, monkeypatch, queue_name):
+    """Each test using it runs twice: on the ORM broker and on Redis."""
+    if request.param == "orm":
+        yield ""
+        return
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", url)
+    client = redis.Redis.from_url(url)
+    try:
+        yield url
+    finally:
+        client.delete(queue_name)
+        client.close()
+
+
+@pytest.fixture
+def start_cluster(request, tmp_path, settings, queue_name):
+    """Start qclusters sharing the test database and queue; each is killed at teardown."""
     clusters: list[Cluster] = []
+    redis_url = request.getfixturevalue("broker") if "broker" in request.fixturenames else ""
 
     def start(**env_overrides: str) -> Cluster:
         env = {
             **os.environ,
             "DATABASE_URL": database_url_for_children(),
+            "TEST_DATABASE_NAME": "",
             "SECRET_KEY": "test-secret-key",
             "DEBUG": "False",
             "GMAIL_API_ENDPOINT": settings.GMAIL_API_ENDPOINT,
             "GOOGLE_TOKEN_URI": settings.GOOGLE_TOKEN_URI,
-            "GMAIL_QUOTA_UNITS_PER_MINUTE": str(settings.GMAIL_QUOTA_UNITS_PER_MINUTE),
+            "Q_CLUSTER_NAME": queue_name,
+            "REDIS_URL": redis_url,
             "Q_WORKERS": "1",
+            **{name: str(getattr(settings, name)) for name in TIMINGS},
             **env_overrides,
         }
         cluster = Cluster(env, tmp_path / f"qcluster-{len(clusters)}.log")

@@ -1,0 +1,106 @@
+"""Figures about runs and workers, for /health/ and the staff runbook page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
+
+from syncapp.models import SyncRun
+from syncapp.reaper import sync_runs_dead
+from syncapp.workers import alive_count
+
+Status = SyncRun.Status
+
+# The old runbook's thresholds: beyond these a figure is shown as bad.
+SUCCESS_RATE_MIN = 0.95
+AVG_DURATION_MAX_SECONDS = 300
+STUCK_MAX = 0
+ERROR_RATE_MAX = 0.05
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    workers_alive: int
+    queued: int
+    running: int
+    stuck: int
+    failed_last_hour: int
+    success_rate_24h: float | None
+    avg_duration_seconds_24h: float | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def health_snapshot(*, now: datetime) -> Health:
+    active = SyncRun.objects.active().aggregate(
+        queued=Count("pk", filter=Q(status=Status.CREATED)),
+        running=Count("pk", filter=Q(status=Status.RUNNING)),
+    )
+    day = SyncRun.objects.filter(finished_at__gte=now - timedelta(hours=24)).aggregate(
+        finished=Count("pk"),
+        succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+        avg_duration=Avg(
+            ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()),
+            filter=Q(status=Status.SUCCEEDED),
+        ),
+    )
+    failed_last_hour = SyncRun.objects.filter(
+        status=Status.FAILED, finished_at__gte=now - timedelta(hours=1)
+    ).count()
+    workers = alive_count(now=now)
+    stuck = len(sync_runs_dead(now=now))
+    waiting_without_workers = workers == 0 and (active["queued"] + active["running"]) > 0
+    return Health(
+        healthy=not waiting_without_workers and stuck == 0,
+        workers_alive=workers,
+        queued=active["queued"],
+        running=active["running"],
+        stuck=stuck,
+        failed_last_hour=failed_last_hour,
+        success_rate_24h=(
+            round(day["succeeded"] / day["finished"], 4) if day["finished"] else None
+        ),
+        avg_duration_seconds_24h=(
+            round(day["avg_duration"].total_seconds(), 1) if day["avg_duration"] else None
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: str
+    threshold: str
+    bad: bool
+
+
+def runbook_figures(health: Health) -> list[Figure]:
+    """The runbook's four figures, each flagged when past its threshold."""
+    rate = health.success_rate_24h
+    duration = health.avg_duration_seconds_24h
+    error_rate = None if rate is None else 1 - rate
+    return [
+        Figure(
+            "Success rate (24 h)",
+            "no runs" if rate is None else f"{rate:.1%}",
+            f"at least {SUCCESS_RATE_MIN:.0%}",
+            rate is not None and rate < SUCCESS_RATE_MIN,
+        ),
+        Figure(
+            "Average duration (24 h)",
+            "no runs" if duration is None else f"{duration:.0f} s",
+            f"at most {AVG_DURATION_MAX_SECONDS // 60} min",
+            duration is not None and duration > AVG_DURATION_MAX_SECONDS,
+        ),
+        Figure("Stuck runs", str(health.stuck), "none", health.stuck > STUCK_MAX),
+        Figure(
+            "Error rate (24 h)",
+            "no runs" if error_rate is None else f"{error_rate:.1%}",
+            f"at most {ERROR_RATE_MAX:.0%}",
+            error_rate is not None and error_rate > ERROR_RATE_MAX,
+        ),
+    ]

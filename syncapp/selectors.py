@@ -1,0 +1,192 @@
+"""Reads for the web pages and the API.
+
+Everything a user asks for by id or address goes through a `*_for_user`
+selector that filters by owner in the same query, so another user's mailbox,
+run or message is simply not found (404), never fetched and then refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Left
+from django.http import Http404
+
+from syncapp.models import Label, Mailbox, Message, SyncRun
+
+MESSAGE_PAGE_SIZE = 50
+RUN_HISTORY_SIZE = 50
+# The full-text index covers this much of each body: to_tsvector fails on
+# values whose vector would pass 1 MB, and a failing index would fail the sync.
+SEARCH_BODY_CHARS = 50_000
+SEARCH_CONFIG = "english"
+# SQLite scans every body once per word: a bound on the words bounds the scan.
+SEARCH_WORDS_MAX = 8
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
+    """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
+    latest = SyncRun.objects.order_by("-created_at", "-id")[:1]
+    return list(
+        Mailbox.objects.filter(owner=user)
+        .annotate(message_count=Count("messages"))
+        .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs"))
+        .order_by("email")
+    )
+
+
+def mailbox_get_for_user(*, user: AbstractBaseUser, mailbox_id: int) -> Mailbox:
+    try:
+        return Mailbox.objects.get(pk=mailbox_id, owner=user)
+    except Mailbox.DoesNotExist:
+        raise Http404("No such mailbox") from None
+
+
+def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailbox:
+    """The mailbox with this address, or the user's only one when no address is given.
+
+    Raises Http404 when there is no such mailbox, and ValueError when no address
+    was given and the user has several.
+    """
+    mailboxes = Mailbox.objects.filter(owner=user)
+    if email is not None:
+        mailboxes = mailboxes.filter(email__iexact=email)
+    found = list(mailboxes[:2])
+    if not found:
+        raise Http404("No such mailbox")
+    if len(found) > 1:
+        raise ValueError("You have several mailboxes: say which one")
+    return found[0]
+
+
+def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
+    """The run with its mailbox, in one query, if the user owns it."""
+    try:
+        return SyncRun.objects.select_related("mailbox").get(pk=run_id, mailbox__owner=user)
+    except SyncRun.DoesNotExist:
+        raise Http404("No such run") from None
+
+
+def run_is_latest(*, run: SyncRun) -> bool:
+    """Whether no run of the mailbox was created after this one."""
+    return not SyncRun.objects.filter(mailbox_id=run.mailbox_id, id__gt=run.pk).exists()
+
+
+def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[SyncRun]:
+    return list(mailbox.runs.order_by("-created_at", "-id")[:limit])
+
+
+def label_names_for_mailbox(*, mailbox: Mailbox) -> dict[str, str]:
+    """Label id -> name; ids Gmail sent on messages but not in labels.list keep their id."""
+    return dict(Label.objects.filter(mailbox=mailbox).values_list("label_id", "name"))
+
+
+def message_get_for_user(*, user: AbstractBaseUser, message_id: int) -> Message:
+    try:
+        return Message.objects.select_related("mailbox").get(pk=message_id, mailbox__owner=user)
+    except Message.DoesNotExist:
+        raise Http404("No such message") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of messages starts: strictly older than this (date, id)."""
+
+    internal_date: datetime
+    message_id: int
+
+    def __str__(self) -> str:
+        # Whole microseconds, exactly: a float timestamp could skip or repeat a row.
+        return f"{(self.internal_date - _EPOCH) // _MICROSECOND}.{self.message_id}"
+
+    @classmethod
+    def parse(cls, value: str) -> Cursor:
+        """Read a cursor from a URL; ValueError when it is not one of ours."""
+        micros, _, message_id = value.partition(".")
+        try:
+            when = _EPOCH + int(micros) * _MICROSECOND
+        except OverflowError as exc:
+            raise ValueError(f"not a cursor: {value!r}") from exc
+        return cls(internal_date=when, message_id=int(message_id))
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[Message]
+    # Where the next (older) page starts; None on the last page.
+    next_cursor: Cursor | None
+
+
+def message_page_for_mailbox(
+    *,
+    mailbox: Mailbox,
+    label: str = "",
+    query: str = "",
+    cursor: Cursor | None = None,
+    page_size: int = MESSAGE_PAGE_SIZE,
+) -> MessagePage:
+    """One page of messages, newest first, by keyset: no page ever counts the table.
+
+    Reads one row more than the page to know whether an older page exists.
+    """
+    messages = Message.objects.filter(mailbox=mailbox).defer("body_text", "recipients")
+    if label:
+        messages = messages_with_label(messages=messages, label=label)
+    if query:
+        messages = messages_matching(messages=messages, query=query)
+    if cursor is not None:
+        messages = messages.filter(
+            Q(internal_date__lt=cursor.internal_date)
+            | Q(internal_date=cursor.internal_date, id__lt=cursor.message_id)
+        )
+    rows = list(messages.order_by("-internal_date", "-id")[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        next_cursor = Cursor(internal_date=last.internal_date, message_id=last.pk)
+    return MessagePage(messages=rows, next_cursor=next_cursor)
+
+
+def messages_with_label(*, messages: QuerySet[Message], label: str) -> QuerySet[Message]:
+    if connection.vendor == "postgresql":
+        # jsonb containment, served by the GIN index of migration 0002.
+        return messages.filter(label_ids__contains=[label])
+    # SQLite has no JSON containment lookup; look through the array itself.
+    table = connection.ops.quote_name(Message._meta.db_table)
+    has_label = RawSQL(
+        f"EXISTS (SELECT 1 FROM json_each({table}.label_ids) WHERE json_each.value = %s)",
+        (label,),
+        output_field=BooleanField(),
+    )
+    return messages.alias(has_label=has_label).filter(has_label=True)
+
+
+def message_search_vector() -> SearchVector:
+    """The expression the full-text GIN index of migration 0002 is built on.
+
+    A query uses that index only if it compares exactly this expression.
+    """
+    return SearchVector(
+        "subject", "sender", Left("body_text", SEARCH_BODY_CHARS), config=SEARCH_CONFIG
+    )
+
+
+def messages_matching(*, messages: QuerySet[Message], query: str) -> QuerySet[Message]:
+    if connection.vendor == "postgresql":
+        search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        return messages.alias(search=message_search_vector()).filter(search=search)
+    # Every word, anywhere in subject, sender or body, as the full-text search does.
+    for word in query.split()[:SEARCH_WORDS_MAX]:
+        messages = messages.filter(
+            Q(subject__icontains=word) | Q(sender__icontains=word) | Q(body_text__icontains=word)
+        )
+    return messages

@@ -1,0 +1,102 @@
+"""Signing in with Google, and connecting a Gmail account to a user as a Mailbox.
+
+The backend is social-core's `google-oauth2` with its endpoints and client taken
+from our GOOGLE_* settings at request time (so tests and the demo can point them
+at the emulator), asking for read-only Gmail access offline, with consent, so
+that Google sends a refresh token. The pipeline step `mailbox_connect` turns the
+tokens into a Mailbox the sync can use.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from social_core.backends.google import GoogleOAuth2
+
+from syncapp.gmail.client import SCOPE as GMAIL_READONLY
+from syncapp.models import Mailbox
+
+logger = logging.getLogger(__name__)
+
+
+def google_sign_in_configured() -> bool:
+    """Whether to offer "Sign in with Google": only with a client id and secret."""
+    return bool(settings.GOOGLE_CLIENT_ID and settings.GOOGLE_CLIENT_SECRET)
+
+
+class GoogleGmailOAuth2(GoogleOAuth2):
+    """Google sign-in that also grants read-only access to the user's Gmail."""
+
+    name = "google-oauth2"
+    DEFAULT_SCOPE = ["openid", "email", "profile", GMAIL_READONLY]
+
+    def authorization_url(self) -> str:
+        return settings.GOOGLE_AUTHORIZATION_URL
+
+    def access_token_url(self) -> str:
+        return settings.GOOGLE_TOKEN_URI
+
+    def get_key_and_secret(self) -> tuple[str, str]:
+        return settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET
+
+    def auth_extra_arguments(self) -> dict[str, str]:
+        # Offline access with consent every time: Google sends a refresh token only
+        # then, and a reconnect must replace a revoked one.
+        arguments = {"access_type": "offline", "prompt": "consent"}
+        # "Reconnect" names the account, so Google preselects it.
+        login_hint = self.data.get("login_hint")
+        if login_hint:
+            arguments["login_hint"] = login_hint
+        return arguments
+
+    def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        response = self.get_json(
+            settings.GOOGLE_USERINFO_URL, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        self.validate_email_verified(response)
+        return response
+
+
+@sensitive_variables("response")
+def mailbox_connect(
+    *, strategy: Any, backend: Any, user: Any, response: dict[str, Any], details: dict, **_: Any
+) -> None:
+    """Create or update the user's Mailbox for this Google account, with its tokens.
+
+    Runs last in SOCIAL_AUTH_PIPELINE, for a first sign-in, a sign-in of a known
+    user and a signed-in user connecting another account alike. Reconnecting
+    clears `needs_reconnect`; Google leaves out the refresh token when it sends
+    none, and then the one we have is kept.
+    """
+    if backend.name != GoogleGmailOAuth2.name or user is None:
+        return
+    email = details["email"]
+    granted = response.get("scope", GMAIL_READONLY).split()
+    fields: dict[str, Any] = {"access_token": response.get("access_token", "")}
+    if response.get("expires_in"):
+        fields["token_expires_at"] = timezone.now() + timedelta(
+            seconds=int(response["expires_in"])
+        )
+    if response.get("refresh_token"):
+        fields["refresh_token"] = response["refresh_token"]
+    # On Google's consent screen a user may untick Gmail access: the mailbox then
+    # stays (or becomes) one to reconnect.
+    fields["needs_reconnect"] = GMAIL_READONLY not in granted
+    mailbox = Mailbox.objects.filter(owner=user, email__iexact=email).first()
+    if mailbox is None:
+        mailbox = Mailbox.objects.create(owner=user, email=email, **fields)
+        logger.info("user %s connected mailbox %s", user.pk, mailbox.pk)
+    else:
+        Mailbox.objects.filter(pk=mailbox.pk).update(**fields)
+        logger.info("user %s reconnected mailbox %s", user.pk, mailbox.pk)
+    if fields["needs_reconnect"]:
+        messages.warning(
+            strategy.request,
+            f"Mailsync needs read access to the Gmail of {email}: connect it again and allow it.",
+        )

@@ -1,0 +1,146 @@
+"""The JSON API for scripts: the same services and session auth (and CSRF) as the pages.
+
+    POST /api/sync/      {"mailbox": "<address>", "full": false}, both optional
+                         -> {"run": {...}}: 202 for a new run, 200 for the active one
+    GET  /api/runs/<id>/ -> {"run": {...}}
+
+Errors answer {"error": "..."} with 400 (a malformed request), 401 (not signed
+in), 404 (no such mailbox or run, or someone else's) or 409 (the mailbox must
+be reconnected first), and create nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from syncapp.models import SyncRun
+from syncapp.runs import sync_run_start
+from syncapp.selectors import mailbox_find_for_user, run_get_for_user
+from syncapp.views.common import HtmxHttpRequest
+
+RECONNECT = "Reconnect your Google account: Gmail no longer accepts this mailbox's access."
+
+View = Callable[..., HttpResponse]
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api_login_required(view: View) -> View:
+    """A script gets 401 in JSON, not a redirect to the login page."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error(HTTPStatus.UNAUTHORIZED, "Sign in first (session cookie required).")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def run_json(run: SyncRun) -> dict[str, Any]:
+    """A run as the API shows it: datetimes in ISO 8601 (UTC), or null."""
+    return {
+        "id": run.pk,
+        "mailbox": run.mailbox.email,
+        "status": run.status,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "percent": run.percent,
+        "processed": run.processed,
+        "total": run.total,
+        "new": run.new_count,
+        "updated": run.updated_count,
+        "deleted": run.deleted_count,
+        "error": run.error,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # Full precision, unlike DjangoJSONEncoder, which cuts to milliseconds.
+    return moment.isoformat() if moment is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    mailbox: str | None = None
+    full: bool = False
+
+    @classmethod
+    def parse(cls, body: bytes) -> SyncRequest:
+        """Read the body of POST /api/sync/; ValueError says what is wrong with it."""
+        if not body.strip():
+            return cls()
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers undecodable bytes too; RecursionError, absurd nesting.
+            raise ValueError(f"The body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError("The body must be a JSON object.")
+        unknown = sorted(set(data) - {"mailbox", "full"})
+        if unknown:
+            raise ValueError(f"Unknown field(s): {', '.join(unknown)}.")
+        mailbox = data.get("mailbox")
+        if mailbox is not None:
+            if not isinstance(mailbox, str):
+                raise ValueError('"mailbox" must be an email address.')
+            mailbox = mailbox.strip()
+            try:
+                validate_email(mailbox)
+            except ValidationError:
+                raise ValueError('"mailbox" must be an email address.') from None
+        full = data.get("full", False)
+        if not isinstance(full, bool):
+            raise ValueError('"full" must be true or false.')
+        return cls(mailbox=mailbox, full=full)
+
+
+@require_POST
+@api_login_required
+def sync(request: HtmxHttpRequest) -> JsonResponse:
+    try:
+        wanted = SyncRequest.parse(request.body)
+        mailbox = mailbox_find_for_user(user=request.user, email=wanted.mailbox)
+    except ValueError as exc:
+        return error(HTTPStatus.BAD_REQUEST, str(exc))
+    except Http404:
+        return error(HTTPStatus.NOT_FOUND, "No such mailbox.")
+    if mailbox.needs_reconnect:
+        return error(HTTPStatus.CONFLICT, RECONNECT)
+    kind = SyncRun.Kind.FULL if wanted.full else SyncRun.Kind.INCREMENTAL
+    run, created = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    run.mailbox = mailbox  # the one we hold: no query to name it
+    response = JsonResponse(
+        {"run": run_json(run)}, status=HTTPStatus.ACCEPTED if created else HTTPStatus.OK
+    )
+    response["Location"] = reverse("api-run", kwargs={"run_id": run.pk})
+    return response
+
+
+@require_GET
+@api_login_required
+@never_cache
+def run_detail(request: HtmxHttpRequest, run_id: int) -> JsonResponse:
+    try:
+        run = run_get_for_user(user=request.user, run_id=run_id)
+    except Http404:
+        return error(HTTPStatus.NOT_FOUND, "No such run.")
+    return JsonResponse({"run": run_json(run)})

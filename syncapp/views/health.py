@@ -1,0 +1,36 @@
+"""Health for monitors (no login, no personal data) and the staff runbook page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from syncapp.monitoring import health_snapshot, runbook_figures
+
+
+@require_GET
+@never_cache
+def health(request: HttpRequest) -> JsonResponse:
+    """200 when syncs can make progress; 503 when runs wait with no worker, or one is stuck."""
+    snapshot = health_snapshot(now=timezone.now())
+    return JsonResponse(snapshot.as_dict(), status=200 if snapshot.healthy else 503)
+
+
+@require_GET
+@never_cache
+@login_required
+def runbook(request: HttpRequest) -> HttpResponse:
+    """The old runbook's figures with their thresholds, for staff."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    snapshot = health_snapshot(now=timezone.now())
+    return render(
+        request,
+        "staff/runbook.html",
+        {"health": snapshot, "figures": runbook_figures(snapshot)},
+    )

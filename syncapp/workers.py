@@ -1,0 +1,135 @@
+"""Which sync workers are alive, and what they are doing.
+
+Every django-q worker process runs a liveness thread (started when django-q
+spawns it) that records itself in WorkerProcess every SYNC_HEARTBEAT_SECONDS,
+with the run it is executing, and then runs the reaper. This works the same on
+the ORM broker and on Redis, and across hosts: it needs only the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from syncapp.models import WorkerProcess
+
+logger = logging.getLogger(__name__)
+
+# Keeps a dead process's row for a day, so "last seen" stays answerable.
+FORGET_AFTER = timedelta(days=1)
+
+
+def alive_cutoff(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+
+
+def seen_since(moment: datetime) -> bool:
+    """Whether any worker process has reported itself since `moment`."""
+    return WorkerProcess.objects.filter(seen_at__gte=moment).exists()
+
+
+def idle_since(moment: datetime) -> bool:
+    """Whether a live worker process has had nothing to do since `moment`."""
+    return WorkerProcess.objects.filter(
+        seen_at__gte=alive_cutoff(timezone.now()), run__isnull=True, idle_since__lte=moment
+    ).exists()
+
+
+def alive_count(*, now: datetime) -> int:
+    return WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(now)).count()
+
+
+class _Current:
+    """What this process is executing, read by its liveness thread."""
+
+    run_id: int | None = None
+    idle_since: datetime | None = None
+
+
+@contextlib.contextmanager
+def executing(run_id: int) -> Iterator[None]:
+    """Mark this worker process busy with a run while the block runs."""
+    _Current.run_id = run_id
+    try:
+        yield
+    finally:
+        _Current.run_id = None
+        _Current.idle_since = timezone.now()
+
+
+def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None) -> None:
+    """Record that this worker process is alive, and whether it is busy."""
+    now = now or timezone.now()
+    run_id = _Current.run_id
+    if run_id is None and _Current.idle_since is None:
+        _Current.idle_since = started_at
+    WorkerProcess.objects.update_or_create(
+        name=name,
+        defaults={
+            "host": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "seen_at": now,
+            "run_id": run_id,
+            "idle_since": None if run_id is not None else _Current.idle_since,
+        },
+    )
+
+
+def workers_forget_dead(*, now: datetime) -> int:
+    deleted, _ = WorkerProcess.objects.filter(seen_at__lt=now - FORGET_AFTER).delete()
+    return deleted
+
+
+class Liveness(threading.Thread):
+    """Beats for this worker process and reaps dead runs, until the process ends."""
+
+    def __init__(self) -> None:
+        super().__init__(name="mailsync-liveness", daemon=True)
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.started_at = timezone.now()
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        # Imported here: the reaper starts runs, which enqueue through django-q.
+        from syncapp.reaper import sync_runs_reap
+
+        interval = settings.SYNC_HEARTBEAT_SECONDS
+        while True:
+            try:
+                worker_beat(name=self.worker_name, started_at=self.started_at)
+                sync_runs_reap()
+            except DatabaseError:
+                logger.warning("worker liveness: database unavailable", exc_info=True)
+                connection.close()
+            except Exception:
+                logger.exception("worker liveness: reaping failed")
+            finally:
+                close_old_connections()
+            if self.stopping.wait(interval):
+                return
+
+
+_started: Liveness | None = None
+_lock = threading.Lock()
+
+
+def start_liveness() -> Liveness:
+    """Start this process's liveness thread once."""
+    global _started
+    with _lock:
+        if _started is None or not _started.is_alive():
+            _started = Liveness()
+            _started.start()
+            logger.info("worker %s: liveness started", _started.worker_name)
+        return _started
