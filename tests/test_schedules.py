@@ -1,0 +1,43 @@
+"""Periodic jobs are declared once, idempotently, and do their work."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django_q.models import Schedule
+
+from syncapp import tasks
+from syncapp.models import SyncRun
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ensure_schedules_creates_each_job_once(settings):
+    settings.SYNC_INTERVAL_MINUTES = 15
+
+    call_command("ensure_schedules", stdout=io.StringIO())
+    call_command("ensure_schedules", stdout=io.StringIO())
+
+    schedules = {s.name: (s.func, s.schedule_type, s.minutes) for s in Schedule.objects.all()}
+    assert schedules == {
+        "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", Schedule.MINUTES, 1),
+        "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", Schedule.MINUTES, 15),
+        "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", Schedule.MINUTES, 1440),
+    }
+
+
+def test_a_changed_interval_updates_the_schedule(settings):
+    call_command("ensure_schedules", stdout=io.StringIO())
+    settings.SYNC_INTERVAL_MINUTES = 5
+
+    call_command("ensure_schedules", stdout=io.StringIO())
+
+    assert Schedule.objects.get(name="mailsync: sync every mailbox").minutes == 5
+
+
+def test_the_scheduled_sync_starts_runs_for_idle_mailboxes(alice_mailbox, enqueued):
+    result = tasks.sync_all_mailboxes()
+
+    run = SyncRun.objects.get()
+    assert run.trigger == SyncRun.Trigger.SCHEDULE
+    assert result == f"started [{run.pk}]"
