@@ -69,6 +69,11 @@ def sync_run_start(
     if not mailbox.history_id:
         kind = SyncRun.Kind.FULL
     extra = {}
+    if resume is not None and SyncRun.objects.filter(mailbox=mailbox, pk__gt=resume.pk).exists():
+        # A newer run moved the mailbox on: resuming the old run's listing would
+        # sweep away what the newer one stored. Start afresh instead.
+        logger.info("run %s is not the latest of mailbox %s: not resumed", resume.pk, mailbox.pk)
+        resume = None
     if resume is not None:
         extra = {
             "kind": resume.kind,
@@ -261,9 +266,7 @@ def sync_run_release(*, run_id: int, by: str) -> bool:
     )
 
 
-def sync_run_dead_reason(
-    run: SyncRun, *, now: datetime
-) -> tuple[SyncRun.Failure, str, Q] | None:
+def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[SyncRun.Failure, str, Q] | None:
     """Why an active run can no longer end by itself, or None while it can.
 
     Returns the failure, the message for the user, and the condition that must

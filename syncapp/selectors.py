@@ -19,6 +19,7 @@ from django.db.models.functions import Left
 from django.http import Http404
 
 from syncapp.models import Label, Mailbox, Message, SyncRun
+from syncapp.workers import workers_alive_expression
 
 MESSAGE_PAGE_SIZE = 50
 RUN_HISTORY_SIZE = 50
@@ -34,7 +35,9 @@ _MICROSECOND = timedelta(microseconds=1)
 
 def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
-    latest = SyncRun.objects.order_by("-created_at", "-id")[:1]
+    latest = SyncRun.objects.annotate(workers_alive=workers_alive_expression()).order_by(
+        "-created_at", "-id"
+    )[:1]
     return list(
         Mailbox.objects.filter(owner=user)
         .annotate(message_count=Count("messages"))
@@ -68,9 +71,13 @@ def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailb
 
 
 def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
-    """The run with its mailbox, in one query, if the user owns it."""
+    """The run, its mailbox and whether a worker is alive, in one query, if the user owns it."""
     try:
-        return SyncRun.objects.select_related("mailbox").get(pk=run_id, mailbox__owner=user)
+        return (
+            SyncRun.objects.select_related("mailbox")
+            .annotate(workers_alive=workers_alive_expression())
+            .get(pk=run_id, mailbox__owner=user)
+        )
     except SyncRun.DoesNotExist:
         raise Http404("No such run") from None
 

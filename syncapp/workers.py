@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from django.db.models import Exists
 from django.utils import timezone
 
 from syncapp.models import WorkerProcess
@@ -43,6 +44,11 @@ def idle_since(moment: datetime) -> bool:
     return WorkerProcess.objects.filter(
         seen_at__gte=alive_cutoff(timezone.now()), run__isnull=True, idle_since__lte=moment
     ).exists()
+
+
+def workers_alive_expression() -> Exists:
+    """True when any worker process is alive: to annotate a query that needs to know."""
+    return Exists(WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(timezone.now())))
 
 
 def alive_count(*, now: datetime) -> int:

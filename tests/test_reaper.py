@@ -275,3 +275,16 @@ def test_release_stuck_runs_releases_a_named_run(alice_mailbox):
 
     assert SyncRun.objects.get(pk=live.pk).failure == SyncRun.Failure.RELEASED
     assert f"run {live.pk}: released" in out.getvalue()
+
+
+def test_an_old_run_is_never_resumed_over_a_newer_one(alice_mailbox, enqueued):
+    old = queued(alice_mailbox, checkpoint={"phase": "full", "mark": "old-mark"})
+    sync_run_fail(run_id=old.pk, worker=None, error="gone", failure="worker_lost")
+    newer = queued(alice_mailbox)
+    sync_run_fail(run_id=newer.pk, worker=None, error="x", failure="error")
+
+    run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB, resume=old)
+
+    assert created
+    assert run.checkpoint == {}
+    assert run.retry_of_id is None

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRefresh, trigger_client_event
 
+from syncapp import workers
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.selectors import (
@@ -26,7 +27,7 @@ from syncapp.selectors import (
 from syncapp.views.common import HtmxHttpRequest
 
 PROGRESS_TEMPLATE = "runs/progress.html"
-# A run waiting longer than this for a worker says that no worker may be running.
+# A run waiting longer than this behind busy workers says so.
 WORKER_AWAITED_SECONDS = 30
 
 
@@ -70,8 +71,16 @@ class RunProgress:
         return human_duration(self.elapsed_seconds)
 
     @property
+    def workers_alive(self) -> bool:
+        """Whether any sync worker is alive (annotated by the run's selector)."""
+        alive = getattr(self.run, "workers_alive", None)
+        if alive is None:
+            return workers.alive_count(now=self.now) > 0
+        return alive
+
+    @property
     def waiting_text(self) -> str:
-        """For a CREATED run waiting long: how long, so the page does not look stuck."""
+        """For a CREATED run waiting long behind busy workers: how long."""
         waited = (self.now - self.run.created_at).total_seconds()
         if waited < WORKER_AWAITED_SECONDS:
             return ""

@@ -161,3 +161,13 @@ def test_a_sync_without_the_csrf_token_is_refused(alice, alice_mailbox, enqueued
     accepted = client.post(f"/mailboxes/{alice_mailbox.pk}/sync/", HTTP_X_CSRFTOKEN=token, **HTMX)
     assert accepted.status_code == 200
     assert SyncRun.objects.count() == 1
+
+
+def test_the_dashboard_warns_when_no_worker_runs_instead_of_a_bar_stuck_at_zero(
+    alice_client, alice_mailbox, enqueued
+):
+    alice_client.post(f"/mailboxes/{alice_mailbox.pk}/sync/")
+
+    html = alice_client.get("/").content.decode()
+
+    assert "No sync worker is running; your sync is queued." in html

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from django_htmx.http import HTMX_STOP_POLLING
 
-from syncapp.models import SyncRun
+from syncapp.models import SyncRun, WorkerProcess
 from tests.web import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -36,15 +36,51 @@ def test_a_waiting_run_says_it_waits_for_a_worker_and_keeps_polling(
     assert "<html" not in html, "an htmx poll gets the fragment, not the page"
 
 
-def test_a_run_waiting_long_asks_whether_a_worker_is_running(
-    alice_client, alice_mailbox, make_run
+def a_worker(*, busy_with=None, seen=None):
+    now = timezone.now()
+    return WorkerProcess.objects.create(
+        name="host:1",
+        host="host",
+        pid=1,
+        started_at=now - timedelta(hours=1),
+        seen_at=seen or now,
+        run=busy_with,
+        idle_since=None if busy_with else now,
+    )
+
+
+def test_a_queued_run_says_when_no_worker_is_running(alice_client, alice_mailbox, make_run):
+    a_worker(seen=timezone.now() - timedelta(hours=1))
+    run = make_run(alice_mailbox, Status.CREATED)
+
+    html = poll(alice_client, run).content.decode()
+
+    assert "No sync worker is running; your sync is queued." in html
+
+
+def test_a_queued_run_behind_busy_workers_says_how_long_it_waited(
+    alice_client, alice_mailbox, bob_mailbox, make_run
 ):
+    a_worker(busy_with=make_run(bob_mailbox, Status.RUNNING))
     run = make_run(alice_mailbox, Status.CREATED)
     SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=2))
 
     html = poll(alice_client, run).content.decode()
 
-    assert "No worker has picked this sync up for 2 min" in html
+    assert "All sync workers are busy; your sync is queued (2 min 0 s so far)" in html
+    assert "No sync worker is running" not in html
+
+
+def test_a_freshly_queued_run_beside_a_live_worker_just_waits(
+    alice_client, alice_mailbox, make_run
+):
+    a_worker()
+    run = make_run(alice_mailbox, Status.CREATED)
+
+    html = poll(alice_client, run).content.decode()
+
+    assert "Waiting for a worker" in html
+    assert "run__warning" not in html
 
 
 def test_a_running_run_shows_percent_counts_speed_and_time_left(

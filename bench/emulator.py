@@ -1,0 +1,140 @@
+"""The Gmail emulator in a process of its own, with its request log within reach.
+
+A sync and an emulator in one process share one interpreter lock, so every
+figure would measure both. Here the emulator runs apart (`python -m
+bench.emulator`), prints its URL on one line, and then answers commands on
+stdin, one a line: `log` prints a summary of the request log as JSON, `clear`
+empties it. It stops on `stop` or at the end of stdin, so it cannot outlive a
+harness that died without cleaning up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+
+from bench.processes import Spawned
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLogSummary:
+    """What the emulator answered: one entry per API call, inner batch calls included."""
+
+    calls: int
+    by_method: dict[str, int]
+    by_status: dict[int, int]
+
+    @property
+    def rate_limited(self) -> int:
+        return self.by_status.get(429, 0)
+
+    def api_calls(self) -> int:
+        """Gmail API calls, not counting token refreshes."""
+        return sum(n for method, n in self.by_method.items() if method != "token")
+
+
+class EmulatorProcess:
+    """Start with `with EmulatorProcess(...) as emulator:`; `.url` is its base URL."""
+
+    def __init__(
+        self,
+        *,
+        messages: int,
+        seed: int = 1,
+        email: str = "demo@example.com",
+        quota_units_per_minute: float | None = None,
+        latency_ms: float = 0,
+        log_dir,
+    ) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "bench.emulator",
+            f"--messages={messages}",
+            f"--seed={seed}",
+            f"--email={email}",
+            f"--latency-ms={latency_ms}",
+        ]
+        if quota_units_per_minute is not None:
+            command.append(f"--quota-units-per-minute={quota_units_per_minute}")
+        self._process = Spawned(command, name="gmail-emulator", log_dir=log_dir, stdio=True)
+        self.url = ""
+
+    def __enter__(self) -> EmulatorProcess:
+        self._process.start()
+        try:
+            self.url = self._process.readline(timeout=60).strip()
+            if not self.url.startswith("http://"):
+                raise RuntimeError(f"the emulator did not start: {self._process.output()}")
+        except BaseException:
+            self._process.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._process.stop()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def request_log(self) -> RequestLogSummary:
+        data = json.loads(self._command("log"))
+        return RequestLogSummary(
+            calls=data["calls"],
+            by_method=data["by_method"],
+            by_status={int(status): n for status, n in data["by_status"].items()},
+        )
+
+    def clear_request_log(self) -> None:
+        self._command("clear")
+
+    def _command(self, command: str) -> str:
+        self._process.writeline(command)
+        return self._process.readline(timeout=30)
+
+
+def _serve(argv: list[str]) -> None:
+    from syncapp.gmail.emulator import GmailEmulator
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--email", default="demo@example.com")
+    parser.add_argument("--quota-units-per-minute", type=float, default=None)
+    parser.add_argument("--latency-ms", type=float, default=0)
+    options = parser.parse_args(argv)
+    emulator = GmailEmulator(
+        messages=options.messages,
+        seed=options.seed,
+        email=options.email,
+        quota_units_per_minute=options.quota_units_per_minute,
+        latency_ms=options.latency_ms,
+    )
+    emulator.start()
+    try:
+        print(emulator.url, flush=True)
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "log":
+                entries = emulator.request_log
+                summary = {
+                    "calls": len(entries),
+                    "by_method": Counter(entry.method for entry in entries),
+                    "by_status": Counter(str(entry.status) for entry in entries),
+                }
+                print(json.dumps(summary), flush=True)
+            elif command == "clear":
+                emulator.clear_request_log()
+                print("ok", flush=True)
+            elif command == "stop":
+                break
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])
