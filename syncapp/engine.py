@@ -18,11 +18,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from syncapp import storage
 from syncapp.gmail.client import GmailClient
@@ -294,21 +295,63 @@ def _sync_labels(recorder: RunRecorder, client: GmailClient) -> None:
 def _fetch_and_store(
     recorder: RunRecorder, client: GmailClient, gmail_ids: list[str], *, mark: str
 ) -> None:
-    counts = recorder.counts
+    """Fetch in batches while the previous batch is parsed and stored."""
     batch_size = settings.GMAIL_BATCH_SIZE
-    for start in range(0, len(gmail_ids), batch_size):
-        chunk = gmail_ids[start : start + batch_size]
-        recorder.stage = "fetching messages"
-        fetched = client.get_messages(chunk)
+    gmail_ids = list(dict.fromkeys(gmail_ids))
+    with BatchWriter(recorder, mark=mark) as writer:
+        for start in range(0, len(gmail_ids), batch_size):
+            chunk = gmail_ids[start : start + batch_size]
+            recorder.stage = "fetching messages"
+            fetched = client.get_messages(chunk)
+            writer.submit(list(fetched.found.values()), processed=len(chunk))
+
+
+class BatchWriter:
+    """Parses and stores fetched batches on a thread of its own, one batch behind.
+
+    Fetching waits on the network and Gmail; storing on the database: done one
+    after the other they add up, side by side they overlap. At most one batch
+    waits to be stored, and its error (RunLost included) surfaces in the caller.
+    """
+
+    def __init__(self, recorder: RunRecorder, *, mark: str) -> None:
+        self._recorder = recorder
+        self._mark = mark
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer")
+        self._pending: Future[None] | None = None
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.drain()
+        finally:
+            # The writer's database connection is its own: close it in its thread.
+            self._thread.submit(connections.close_all).result()
+            self._thread.shutdown()
+
+    def submit(self, resources: list[dict], *, processed: int) -> None:
+        self.drain()
+        self._pending = self._thread.submit(self._store, resources, processed)
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _store(self, resources: list[dict], processed: int) -> None:
+        recorder = self._recorder
+        parsed = _parse_all(recorder, resources)
         recorder.stage = "storing messages"
-        parsed = _parse_all(recorder, fetched.found.values())
         recorder.store(
-            lambda parsed=parsed: storage.messages_upsert(
-                mailbox=recorder.mailbox, messages=parsed, mark=mark
+            lambda: storage.messages_upsert(
+                mailbox=recorder.mailbox, messages=parsed, mark=self._mark
             )
         )
-        counts.new += len(parsed)
-        counts.processed += len(chunk)
+        recorder.counts.new += len(parsed)
+        recorder.counts.processed += processed
         recorder.report()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from syncapp.gmail.parse import ParsedMessage, clean_text
 from syncapp.models import Label, Mailbox, Message
@@ -46,33 +46,45 @@ def messages_known(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> set[str]:
 
 
 def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: str = "") -> None:
-    """Insert or update messages in one statement."""
+    """Insert or update a batch of messages in one statement.
+
+    Written as SQL because bulk_create spends more time compiling a batch than
+    the database spends storing it; the values still go through each field's
+    own preparation, so both SQLite and PostgreSQL get their types.
+    """
     if not messages:
         return
-    Message.objects.bulk_create(
-        [
-            Message(
-                mailbox=mailbox,
-                gmail_id=parsed.gmail_id,
-                thread_id=parsed.thread_id,
-                label_ids=parsed.label_ids,
-                history_id=parsed.history_id,
-                internal_date=parsed.internal_date,
-                subject=parsed.subject,
-                sender=parsed.sender,
-                recipients=parsed.recipients,
-                date=parsed.date,
-                snippet=parsed.snippet,
-                size_estimate=parsed.size_estimate,
-                body_text=parsed.body_text,
-                attachment_names=parsed.attachment_names,
-                sync_mark=mark,
-            )
-            for parsed in messages
-        ],
-        update_conflicts=True,
-        unique_fields=["mailbox", "gmail_id"],
-        update_fields=UPSERT_FIELDS,
+    rows = {parsed.gmail_id: parsed for parsed in messages}.values()
+    params: list[object] = []
+    for parsed in rows:
+        values = [getattr(parsed, name) for name in _PARSED_ATTRIBUTES]
+        params.append(mailbox.pk)
+        params.extend(
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(_UPSERT_MODEL_FIELDS, [*values, mark], strict=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(len(rows)), params)
+
+
+# The columns an upsert writes after mailbox_id; a ParsedMessage names them alike
+# (all but sync_mark, which the sync supplies).
+_UPSERT_MODEL_FIELDS = [Message._meta.get_field(name) for name in ["gmail_id", *UPSERT_FIELDS]]
+_PARSED_ATTRIBUTES = ["gmail_id", *UPSERT_FIELDS[:-1]]
+
+
+def _upsert_sql(row_count: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ["mailbox_id", *(field.column for field in _UPSERT_MODEL_FIELDS)]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(
+        f"{quote(field.column)} = excluded.{quote(field.column)}"
+        for field in _UPSERT_MODEL_FIELDS[1:]
+    )
+    return (
+        f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES {', '.join([row] * row_count)} "
+        f"ON CONFLICT ({quote('mailbox_id')}, {quote('gmail_id')}) DO UPDATE SET {updates}"
     )
 
 
