@@ -4,17 +4,21 @@ A sync and an emulator in one process share one interpreter lock, so every
 figure would measure both. Here the emulator runs apart (`python -m
 bench.emulator`), prints its URL on one line, and then answers commands on
 stdin, one a line: `log` prints a summary of the request log as JSON, `clear`
-empties it. It stops on `stop` or at the end of stdin, so it cannot outlive a
-harness that died without cleaning up.
+empties it, `drain` spends the mailbox's quota until the emulator answers 429
+(so that a benchmark starts with an empty bucket). It stops on `stop` or at the
+end of stdin, so it cannot outlive a harness that died without cleaning up.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.processes import Spawned
 
@@ -47,7 +51,7 @@ class EmulatorProcess:
         email: str = "demo@example.com",
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
-        log_dir,
+        log_dir: Path,
     ) -> None:
         command = [
             sys.executable,
@@ -92,6 +96,16 @@ class EmulatorProcess:
     def clear_request_log(self) -> None:
         self._command("clear")
 
+    def drain_quota(self) -> int:
+        """Spend the mailbox's quota until the emulator refuses; returns the calls it took.
+
+        The emulator's bucket starts full (a few seconds of quota); drained, it
+        grants exactly its rate from now on. The drain's calls are left out of the log.
+        """
+        calls = int(self._command("drain"))
+        self.clear_request_log()
+        return calls
+
     def _command(self, command: str) -> str:
         self._process.writeline(command)
         return self._process.readline(timeout=30)
@@ -130,10 +144,32 @@ def _serve(argv: list[str]) -> None:
             elif command == "clear":
                 emulator.clear_request_log()
                 print("ok", flush=True)
+            elif command == "drain":
+                print(_drain(emulator, options.email), flush=True)
             elif command == "stop":
                 break
     finally:
         emulator.stop()
+
+
+def _drain(emulator, email: str) -> int:
+    """Call messages.list (5 units) until the quota answers 429."""
+    access_token, _ = emulator.issue_tokens(email)
+    url = urlsplit(emulator.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    headers = {"Authorization": f"Bearer {access_token}"}
+    try:
+        for calls in range(1, 1_000_000):
+            connection.request("GET", "/gmail/v1/users/me/messages?maxResults=1", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 429:
+                return calls
+            if response.status != 200:
+                raise RuntimeError(f"draining the quota: HTTP {response.status}")
+    finally:
+        connection.close()
+    raise RuntimeError("the quota never ran out: is it enforced?")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ a new session, so that stopping it signals its whole group (gunicorn's and
 qcluster's own children included), and so that the terminal's Ctrl-C reaches
 only the harness, whose `finally` blocks then stop them in order. `stop_all()`
 is the last line of defence in `bench/run.py`.
+
+Starting and stopping hold back SIGINT and SIGTERM until they are done: an
+interrupt in the middle of Popen would otherwise leave a child running that
+nothing knows of, and one in the middle of a stop would leave it half-stopped.
 """
 
 from __future__ import annotations
@@ -21,8 +25,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_live: set[Spawned] = set()
+_live: dict[Spawned, None] = {}
 _live_lock = threading.Lock()
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM back until the block ends, then deliver them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: pending.append(signum))
+        for signum in DEFERRED_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 class Spawned:
@@ -47,6 +72,11 @@ class Spawned:
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> Spawned:
+        with signals_deferred():
+            self._start()
+        return self
+
+    def _start(self) -> None:
         self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(
             self.command,
@@ -60,10 +90,11 @@ class Spawned:
             bufsize=1 if self.stdio else -1,
         )
         with _live_lock:
-            _live.add(self)
+            _live[self] = None
         if self.stdio:
-            threading.Thread(target=self._read_stdout, name=f"{self.name}-stdout", daemon=True).start()
-        return self
+            threading.Thread(
+                target=self._read_stdout, name=f"{self.name}-stdout", daemon=True
+            ).start()
 
     def __enter__(self) -> Spawned:
         return self.start()
@@ -79,8 +110,12 @@ class Spawned:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, *, grace: float = 10.0) -> None:
+    def stop(self, *, grace: float = 5.0) -> None:
         """SIGTERM to the group, SIGKILL after `grace` seconds; then reap the leader."""
+        with signals_deferred():
+            self._stop(grace)
+
+    def _stop(self, grace: float) -> None:
         process = self.process
         if process is None:
             return
@@ -102,7 +137,7 @@ class Spawned:
             if self._log_file is not None:
                 self._log_file.close()
             with _live_lock:
-                _live.discard(self)
+                _live.pop(self, None)
 
     def wait_with_rusage(self, *, timeout: float) -> tuple[int, int]:
         """Wait for the process to end: (exit code, its own peak RSS in KiB).

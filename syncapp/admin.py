@@ -70,7 +70,8 @@ class SyncRunAdmin(admin.ModelAdmin):
     def release_selected(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
         by = request.user.get_username()
         released = sum(
-            sync_run_release(run_id=run.pk, by=by) for run in queryset.active().only("pk")
+            sync_run_release(run_id=run_id, by=by)
+            for run_id in queryset.active().values_list("pk", flat=True)
         )
         skipped = queryset.count() - released
         self.message_user(request, f"Released {released} run(s).", messages.SUCCESS)

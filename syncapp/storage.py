@@ -115,12 +115,27 @@ def messages_set_labels(*, mailbox: Mailbox, labels: dict[str, list[str]]) -> in
         for message in Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).only(
             "id", "gmail_id", "label_ids"
         ):
-            wanted = labels[message.gmail_id]
-            if message.label_ids != wanted:
+            wanted = sorted(labels[message.gmail_id])
+            if sorted(message.label_ids) != wanted:
                 message.label_ids = wanted
                 changed.append(message)
     Message.objects.bulk_update(changed, ["label_ids"], batch_size=CHUNK)
     return len(changed)
+
+
+def message_id_chunks(*, mailbox: Mailbox) -> Iterable[list[str]]:
+    """Every stored message id of the mailbox, a chunk at a time."""
+    last_pk = 0
+    while True:
+        rows = list(
+            Message.objects.filter(mailbox=mailbox, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "gmail_id")[:CHUNK]
+        )
+        if not rows:
+            return
+        last_pk = rows[-1][0]
+        yield [gmail_id for _, gmail_id in rows]
 
 
 def messages_labels(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -7,11 +7,34 @@ duplicate delivery harmless. Schedules are declared here, in one idempotent plac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.dispatch import receiver
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.signals import post_spawn
 from django_q.tasks import async_task
+
+
+@contextmanager
+def use_queue(name: str) -> Iterator[None]:
+    """Send this process's tasks to the queue `name` (served by clusters named
+    so, see Q_CLUSTER_NAME), then purge it and switch back.
+
+    django-q reads its configuration once, at import: the queue is switched here.
+    """
+    saved = (Conf.PREFIX, Conf.CLUSTER_NAME)
+    Conf.PREFIX = Conf.CLUSTER_NAME = name
+    try:
+        yield
+    finally:
+        try:
+            get_broker(name).purge_queue()
+        finally:
+            Conf.PREFIX, Conf.CLUSTER_NAME = saved
 
 
 def enqueue_sync_run(*, run_id: int) -> str:

@@ -15,9 +15,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_run_waits_for_a_worker_and_runs_once_one_starts(
-    emulate, alice_mailbox, start_cluster, broker, fast_timings, client
+    emulate, alice, alice_mailbox, start_cluster, broker, fast_timings, client
 ):
     emulator = emulate(email=alice_mailbox.email, messages=80, seed=22)
+    client.force_login(alice)
 
     run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
 
@@ -32,6 +33,7 @@ def test_a_run_waits_for_a_worker_and_runs_once_one_starts(
     assert response.status_code == 503
     assert response.json()["queued"] >= 1
     assert response.json()["workers_alive"] == 0
+    assert "No sync worker is running; your sync is queued." in client.get("/").content.decode()
 
     cluster = start_cluster()
     finished = wait_for(
@@ -46,6 +48,7 @@ def test_a_run_waits_for_a_worker_and_runs_once_one_starts(
     healthy = client.get("/health/")
     assert healthy.status_code == 200, healthy.json()
     assert healthy.json()["workers_alive"] >= 1
+    assert "No sync worker is running" not in client.get("/").content.decode()
 
 
 def test_a_run_no_worker_ever_takes_fails_after_the_queue_timeout(alice_mailbox, settings):

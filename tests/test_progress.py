@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db
 class StillAlive:
     lost = threading.Event()
 
+    def proven_alive(self):
+        pass
+
 
 @pytest.fixture
 def recorder(alice_mailbox):

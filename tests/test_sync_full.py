@@ -117,3 +117,21 @@ def test_progress_reaches_the_observer_batch_by_batch(emulate, alice_mailbox, se
     assert processed == sorted(processed)
     assert {25, 50, 75, 100} <= set(processed)
     assert all(p.percent <= 99 for p in seen)
+
+
+def test_a_full_resync_picks_up_label_changes_without_fetching_again(emulate, alice_mailbox):
+    emulator = emulate(email=alice_mailbox.email, messages=80, seed=12)
+    run_sync(alice_mailbox)
+    gmail = emulator.mailbox()
+    old = gmail.message_ids()[-5:]
+    gmail.modify_labels(old[0], add=["STARRED"], remove=["INBOX"])
+    gmail.modify_labels(old[1], add=["Label_2"])
+    gmail.modify_labels(old[2], remove=list(gmail.get(old[2]).label_ids))
+    emulator.clear_request_log()
+
+    run = run_sync(alice_mailbox, kind=SyncRun.Kind.FULL)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.updated_count == 3
+    assert_database_matches(alice_mailbox, gmail)
+    assert not [r for r in emulator.request_log if r.method == "messages.get"]

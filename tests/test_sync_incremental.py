@@ -78,6 +78,7 @@ def test_an_expired_history_id_falls_back_to_a_full_sync(synced, alice_mailbox):
     gmail = synced.mailbox()
     gmail.add_messages(4)
     gmail.delete_message(gmail.message_ids()[-1])
+    gmail.modify_labels(gmail.message_ids()[-2], add=["STARRED"])
     gmail.expire_history()
 
     run = run_sync(alice_mailbox)

@@ -150,7 +150,10 @@ class GmailClient:
         response = self._call("labels.list", lambda: self._labels.list(userId="me"))
         return response.get("labels", [])
 
-    def list_messages(self, *, page_token: str | None = None) -> MessagePage:
+    def list_messages(
+        self, *, page_token: str | None = None, label_id: str | None = None
+    ) -> MessagePage:
+        """A page of message ids, newest first; with `label_id`, those carrying that label."""
         response = self._call(
             "messages.list",
             lambda: self._messages.list(
@@ -158,6 +161,7 @@ class GmailClient:
                 maxResults=PAGE_SIZE,
                 pageToken=page_token,
                 includeSpamTrash=True,
+                labelIds=[label_id] if label_id else None,
             ),
         )
         return MessagePage(

@@ -1,0 +1,70 @@
+"""How close a full sync gets to Gmail's per-user quota ceiling.
+
+The emulator enforces Q units per minute; `messages.get` costs 5 units, so no
+sync can fetch faster than Q / 60 / 5 messages per second. The figure is the
+achieved rate (messages / wall time of the whole sync, profile, labels and
+listing included) over that ceiling. Once with the client told the true Q, once
+told 2 x Q, so that it runs into 429s and must slow down by itself.
+
+The emulator's bucket starts full, with a few seconds of quota to spend at
+once (BURST_SECONDS of its refill): over a 15 s run that burst alone would lift
+the figure by a quarter, and hide a slow client. So the harness drains it just
+before the sync (the emulator then grants exactly Q/60 units per second, as if
+the user's quota were already in use), and the ceiling really is Q/60/5: a
+client that uses every unit granted scores 1.0. The client's own bucket starts
+full as usual, so even a client told the true Q meets a few 429s at the start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.emulator import EmulatorProcess
+from bench.figures import Figure
+from bench.fixtures import client_factory, mailbox_create, mailbox_delete, stored_count, sync_once
+from syncapp.gmail.emulator.quota import BURST_SECONDS
+from syncapp.models import SyncRun
+
+UNITS_PER_MESSAGE = 5
+
+
+def units_per_minute_for(*, messages: int, seconds: float) -> int:
+    """The quota at which fetching `messages` takes `seconds` at the ceiling."""
+    return round(messages * UNITS_PER_MESSAGE * 60 / seconds)
+
+
+def quota_efficiency(*, messages: int, seconds: float, log_dir: Path) -> list[Figure]:
+    quota = units_per_minute_for(messages=messages, seconds=seconds)
+    ceiling = quota / 60 / UNITS_PER_MESSAGE
+    figures = []
+    for key, believed in (
+        ("quota_efficiency", quota),
+        ("quota_efficiency_overestimated", 2 * quota),
+    ):
+        with EmulatorProcess(
+            messages=messages, quota_units_per_minute=quota, seed=11, log_dir=log_dir
+        ) as emulator:
+            mailbox = mailbox_create(f"bench-{key}")
+            try:
+                emulator.drain_quota()
+                timed = sync_once(
+                    mailbox,
+                    kind=SyncRun.Kind.FULL,
+                    factory=client_factory(emulator.url, quota_units_per_minute=believed),
+                )
+                stored = stored_count(mailbox)
+                log = emulator.request_log()
+            finally:
+                mailbox_delete(mailbox)
+        rate = stored / timed.seconds
+        note = (
+            f"Q={quota}/min (ceiling {ceiling:.0f} msg/s), client told {believed}: "
+            f"{stored} msgs in {timed.seconds:.1f} s = {rate:.0f} msg/s; "
+            f"{log.rate_limited} x 429 of {log.calls} calls (the emulator's {BURST_SECONDS} s "
+            "burst drained first)"
+        )
+        valid = timed.succeeded and stored == messages
+        if not valid:
+            note = f"{timed.describe()}; stored {stored} of {messages}; " + note
+        figures.append(Figure(key, round(rate / ceiling, 3), note, valid=valid))
+    return figures
