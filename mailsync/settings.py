@@ -130,6 +130,9 @@ GMAIL_QUOTA_UNITS_PER_MINUTE = envint("GMAIL_QUOTA_UNITS_PER_MINUTE", 6000, mini
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:
     raise EnvError("GMAIL_BATCH_SIZE must be at most 50: Gmail rejects larger batches")
+# Batches in flight at once per mailbox: Gmail also limits concurrent requests
+# per user (answering 429, which is retried), so keep this small.
+GMAIL_CONCURRENT_BATCHES = envint("GMAIL_CONCURRENT_BATCHES", 3, minimum=1)
 # A single HTTP call that takes longer than this is abandoned and retried.
 GMAIL_REQUEST_TIMEOUT_SECONDS = envint("GMAIL_REQUEST_TIMEOUT_SECONDS", 60, minimum=1)
 # How long one call may keep retrying (429s, 5xx, dropped connections) before

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from syncapp import storage
-from syncapp.gmail.client import GmailClient
+from syncapp.gmail.client import FetchResult, GmailClient
 from syncapp.gmail.errors import HistoryExpired
 from syncapp.gmail.parse import ParsedMessage, UnparsableMessage, parse_message
 from syncapp.heartbeat import Heartbeat
@@ -167,7 +167,8 @@ def full_sync(recorder: RunRecorder, client: GmailClient) -> str:
             )
         )
         counts.processed += len(known)
-        if known:
+        if any(seen_by != mark for seen_by in known.values()):
+            # Stored before this sync (not by a dead attempt of it): labels may be old.
             checkpoint["had_known"] = True
         recorder.report()
         _fetch_and_store(recorder, client, [i for i in page.ids if i not in known], mark=mark)
@@ -331,15 +332,39 @@ def _refresh_labels(recorder: RunRecorder, client: GmailClient, labels: list[dic
 def _fetch_and_store(
     recorder: RunRecorder, client: GmailClient, gmail_ids: list[str], *, mark: str
 ) -> None:
-    """Fetch in batches while the previous batch is parsed and stored."""
+    """Fetch with several batches in flight while the previous one is stored.
+
+    Batches are handed to the writer in order, so at most GMAIL_CONCURRENT_BATCHES
+    fetched batches and one being stored are held at a time.
+    """
     batch_size = settings.GMAIL_BATCH_SIZE
     gmail_ids = list(dict.fromkeys(gmail_ids))
-    with BatchWriter(recorder, mark=mark) as writer:
-        for start in range(0, len(gmail_ids), batch_size):
-            chunk = gmail_ids[start : start + batch_size]
-            recorder.stage = "fetching messages"
-            fetched = client.get_messages(chunk)
-            writer.submit(list(fetched.found.values()), processed=len(chunk))
+    chunks = iter([gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size)])
+    fetchers = ThreadPoolExecutor(
+        max_workers=settings.GMAIL_CONCURRENT_BATCHES, thread_name_prefix="gmail-fetch"
+    )
+    in_flight: deque[tuple[list[str], Future[FetchResult]]] = deque()
+
+    def fetch_next() -> None:
+        chunk = next(chunks, None)
+        if chunk is not None:
+            in_flight.append((chunk, fetchers.submit(client.get_messages, chunk)))
+
+    finished = False
+    try:
+        with BatchWriter(recorder, mark=mark) as writer:
+            for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
+                fetch_next()
+            while in_flight:
+                chunk, fetching = in_flight.popleft()
+                recorder.stage = "fetching messages"
+                fetched = fetching.result()
+                fetch_next()
+                writer.submit(list(fetched.found.values()), processed=len(chunk))
+        finished = True
+    finally:
+        # On an error, do not wait for a fetch that may be sleeping in a backoff.
+        fetchers.shutdown(wait=finished, cancel_futures=True)
 
 
 class BatchWriter:

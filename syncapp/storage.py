@@ -33,13 +33,13 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + CHUNK]
 
 
-def messages_known(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> set[str]:
-    """Which of these ids are already stored."""
-    known: set[str] = set()
+def messages_known(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> dict[str, str]:
+    """Which of these ids are stored, each with the mark of the full sync that last saw it."""
+    known: dict[str, str] = {}
     for chunk in _chunks(list(gmail_ids)):
         known.update(
             Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).values_list(
-                "gmail_id", flat=True
+                "gmail_id", "sync_mark"
             )
         )
     return known

@@ -135,3 +135,17 @@ def test_a_full_resync_picks_up_label_changes_without_fetching_again(emulate, al
     assert run.updated_count == 3
     assert_database_matches(alice_mailbox, gmail)
     assert not [r for r in emulator.request_log if r.method == "messages.get"]
+
+
+def test_batches_in_flight_survive_gmails_concurrency_limit(emulate, alice_mailbox, settings):
+    settings.GMAIL_BATCH_SIZE = 10
+    settings.GMAIL_CONCURRENT_BATCHES = 3
+    emulator = emulate(
+        email=alice_mailbox.email, messages=60, seed=13, latency_ms=50, max_concurrent_requests=1
+    )
+
+    run = run_sync(alice_mailbox)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert any(r.status == 429 for r in emulator.request_log), "no batches ever overlapped"
+    assert_database_matches(alice_mailbox, emulator.mailbox())

@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -117,9 +118,10 @@ class GmailClient:
         self._retry_budget = retry_budget
         self._clock = clock
         self._sleep = sleep
-        self._http = google_auth_httplib2.AuthorizedHttp(
-            self._credentials, http=httplib2.Http(timeout=request_timeout)
-        )
+        self._request_timeout = request_timeout
+        self._http = self._new_http()
+        # httplib2 connections are not thread-safe: each fetching thread has its own.
+        self._local = threading.local()
         self._service = build(
             "gmail",
             "v1",
@@ -203,6 +205,17 @@ class GmailClient:
 
     # --- machinery -------------------------------------------------------------
 
+    def _new_http(self) -> google_auth_httplib2.AuthorizedHttp:
+        return google_auth_httplib2.AuthorizedHttp(
+            self._credentials, http=httplib2.Http(timeout=self._request_timeout)
+        )
+
+    def _thread_http(self) -> google_auth_httplib2.AuthorizedHttp:
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = self._new_http()
+        return http
+
     def _fetch_batch(self, ids: list[str], format: str, result: FetchResult) -> None:
         pending = ids
         deadline = None
@@ -220,7 +233,7 @@ class GmailClient:
                     request_id=message_id,
                 )
             try:
-                batch.execute(http=self._http)
+                batch.execute(http=self._thread_http())
             except Exception as exc:
                 failures = dict.fromkeys(pending, self._classify(exc))
             finally:
