@@ -131,7 +131,8 @@ def test_demo_clicks_sync_and_watches_the_bar_move_to_the_end_and_stop_polling(
     # enough for the suite; the quota is not what this test is about.
     emulate(messages=400, latency_ms=150)
     settings.GMAIL_QUOTA_UNITS_PER_MINUTE = 1_000_000
-    start_cluster(GMAIL_BATCH_SIZE="20")
+    # One batch of 20 in flight at a time, so that the bar has steps to show.
+    start_cluster(GMAIL_BATCH_SIZE="20", GMAIL_CONCURRENT_BATCHES="1")
     call_command("demo_setup")
     page.clock.install()
     page.add_init_script(RECORD_BAR_VALUES)
