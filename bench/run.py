@@ -68,7 +68,7 @@ FULL = Sizes(
     memory_small=2000,
     memory_large=20_000,
     progress_messages=6000,
-    progress_latency_ms=60,
+    progress_latency_ms=200,
     start_runs=20,
 )
 # The progress benchmark does not shrink: a rate of writes needs 10 s of sync.
@@ -83,7 +83,7 @@ QUICK = Sizes(
     memory_small=500,
     memory_large=5000,
     progress_messages=6000,
-    progress_latency_ms=60,
+    progress_latency_ms=200,
     start_runs=10,
 )
 
