@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from syncapp import storage
-from syncapp.gmail.client import FetchResult, GmailClient
+from syncapp.gmail.client import THREADS_PER_BATCH, FetchResult, GmailClient, MessagePage
 from syncapp.gmail.errors import HistoryExpired
 from syncapp.gmail.parse import ParsedMessage, UnparsableMessage, parse_message
 from syncapp.heartbeat import Heartbeat
@@ -171,7 +171,7 @@ def full_sync(recorder: RunRecorder, client: GmailClient) -> str:
             # Stored before this sync (not by a dead attempt of it): labels may be old.
             checkpoint["had_known"] = True
         recorder.report()
-        _fetch_and_store(recorder, client, [i for i in page.ids if i not in known], mark=mark)
+        _fetch_page(recorder, client, page, [i for i in page.ids if i not in known], mark=mark)
 
         if not page.next_page_token:
             break
@@ -210,7 +210,7 @@ def incremental_sync(recorder: RunRecorder, client: GmailClient) -> str:
     known = storage.messages_known(mailbox=mailbox, gmail_ids=candidates)
     # New messages are fetched whole; their labels then are already current.
     new_ids = [i for i in changes.added | changes.touched if i not in known and i in candidates]
-    _fetch_and_store(recorder, client, new_ids, mark="")
+    _fetch_messages(recorder, client, new_ids, mark="")
 
     recorder.stage = "updating labels"
     labels = storage.messages_labels(
@@ -329,26 +329,80 @@ def _refresh_labels(recorder: RunRecorder, client: GmailClient, labels: list[dic
     return changed
 
 
-def _fetch_and_store(
+# threads.get costs 10 quota units for every message of a thread; messages.get
+# costs 5 a message: a thread with this many messages to fetch is cheaper whole.
+THREAD_WORTH_FETCHING_WHOLE = 3
+
+
+def _fetch_page(
+    recorder: RunRecorder, client: GmailClient, page: MessagePage, missing: list[str], *, mark: str
+) -> None:
+    """Fetch a listing page's missing messages, whole threads where that costs less quota."""
+    by_thread: dict[str, list[str]] = defaultdict(list)
+    for gmail_id in dict.fromkeys(missing):
+        by_thread[page.threads.get(gmail_id, gmail_id)].append(gmail_id)
+    whole = [t for t, ids in by_thread.items() if len(ids) >= THREAD_WORTH_FETCHING_WHOLE]
+    if whole:
+        listed = set(page.ids)
+
+        def not_stored_yet(fetched: FetchResult) -> list[dict]:
+            # A thread also brings messages of other pages; keep only the unstored.
+            others = [gmail_id for gmail_id in fetched.found if gmail_id not in listed]
+            stored = storage.messages_known(mailbox=recorder.mailbox, gmail_ids=others)
+            return [r for gmail_id, r in fetched.found.items() if gmail_id not in stored]
+
+        chunks = [
+            whole[i : i + THREADS_PER_BATCH] for i in range(0, len(whole), THREADS_PER_BATCH)
+        ]
+        _fetch_and_store(
+            recorder,
+            client.get_threads,
+            [(chunk, sum(len(by_thread[t]) for t in chunk)) for chunk in chunks],
+            mark=mark,
+            keep=not_stored_yet,
+        )
+    singles = [
+        i for ids in by_thread.values() if len(ids) < THREAD_WORTH_FETCHING_WHOLE for i in ids
+    ]
+    _fetch_messages(recorder, client, singles, mark=mark)
+
+
+def _fetch_messages(
     recorder: RunRecorder, client: GmailClient, gmail_ids: list[str], *, mark: str
+) -> None:
+    batch_size = settings.GMAIL_BATCH_SIZE
+    gmail_ids = list(dict.fromkeys(gmail_ids))
+    chunks = [gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size)]
+    _fetch_and_store(
+        recorder, client.get_messages, [(chunk, len(chunk)) for chunk in chunks], mark=mark
+    )
+
+
+def _fetch_and_store(
+    recorder: RunRecorder,
+    fetch: Callable[[list[str]], FetchResult],
+    jobs: list[tuple[list[str], int]],
+    *,
+    mark: str,
+    keep: Callable[[FetchResult], list[dict]] | None = None,
 ) -> None:
     """Fetch with several batches in flight while the previous one is stored.
 
-    Batches are handed to the writer in order, so at most GMAIL_CONCURRENT_BATCHES
-    fetched batches and one being stored are held at a time.
+    Each job is the ids of one batch and how many listed messages it accounts
+    for. Batches are handed to the writer in order, so at most
+    GMAIL_CONCURRENT_BATCHES fetched batches and one being stored are held.
     """
-    batch_size = settings.GMAIL_BATCH_SIZE
-    gmail_ids = list(dict.fromkeys(gmail_ids))
-    chunks = iter([gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size)])
+    chunks = iter(jobs)
     fetchers = ThreadPoolExecutor(
         max_workers=settings.GMAIL_CONCURRENT_BATCHES, thread_name_prefix="gmail-fetch"
     )
-    in_flight: deque[tuple[list[str], Future[FetchResult]]] = deque()
+    in_flight: deque[tuple[int, Future[FetchResult]]] = deque()
 
     def fetch_next() -> None:
-        chunk = next(chunks, None)
-        if chunk is not None:
-            in_flight.append((chunk, fetchers.submit(client.get_messages, chunk)))
+        job = next(chunks, None)
+        if job is not None:
+            ids, accounts_for = job
+            in_flight.append((accounts_for, fetchers.submit(fetch, ids)))
 
     finished = False
     try:
@@ -356,11 +410,12 @@ def _fetch_and_store(
             for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
                 fetch_next()
             while in_flight:
-                chunk, fetching = in_flight.popleft()
+                accounts_for, fetching = in_flight.popleft()
                 recorder.stage = "fetching messages"
                 fetched = fetching.result()
                 fetch_next()
-                writer.submit(list(fetched.found.values()), processed=len(chunk))
+                resources = keep(fetched) if keep else list(fetched.found.values())
+                writer.submit(resources, processed=accounts_for)
         finished = True
     finally:
         # On an error, do not wait for a fetch that may be sleeping in a backoff.

@@ -32,7 +32,7 @@ def test_a_released_run_writes_nothing_more(emulate, alice_mailbox, settings):
     stored_at_release = []
 
     def release_after_first_batch(progress):
-        if progress.processed >= 10 and not stored_at_release:
+        if progress.processed > 0 and not stored_at_release:
             stored_at_release.append(Message.objects.count())
             sync_run_fail(
                 run_id=run.pk, worker=None, error="Released by an admin", failure="released"
@@ -43,8 +43,9 @@ def test_a_released_run_writes_nothing_more(emulate, alice_mailbox, settings):
     run.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED
     assert run.error == "Released by an admin"
-    assert stored_at_release == [10]
-    assert Message.objects.count() == 10
+    [stored] = stored_at_release
+    assert 0 < stored < 50
+    assert Message.objects.count() == stored
 
 
 def test_a_retry_continues_from_the_dead_runs_checkpoint(emulate, alice_mailbox, settings):

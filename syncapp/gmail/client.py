@@ -40,7 +40,10 @@ UNITS = {
     "history.list": 2,
     "messages.list": 5,
     "messages.get": 5,
+    "threads.get": 10,
 }
+# A thread can hold many messages: fewer threads than messages go in one batch.
+THREADS_PER_BATCH = 10
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 RETRY_AFTER = re.compile(r"Retry after (\d{4}-\d\d-\d\dT[\d:.]+Z)")
 BACKOFF_BASE_SECONDS = 1.0
@@ -55,6 +58,8 @@ class MessagePage:
     ids: list[str]
     next_page_token: str | None
     estimate: int
+    # The thread of each listed message, by message id.
+    threads: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +140,7 @@ class GmailClient:
         self._messages = self._users.messages()
         self._labels = self._users.labels()
         self._history = self._users.history()
+        self._threads = self._users.threads()
         self.bucket = TokenBucket(
             units_per_minute=quota_units_per_minute,
             # One full batch must fit, else it could never be paid for at once.
@@ -166,10 +172,12 @@ class GmailClient:
                 labelIds=[label_id] if label_id else None,
             ),
         )
+        listed = response.get("messages", [])
         return MessagePage(
-            ids=[item["id"] for item in response.get("messages", [])],
+            ids=[item["id"] for item in listed],
             next_page_token=response.get("nextPageToken"),
             estimate=int(response.get("resultSizeEstimate", 0)),
+            threads={item["id"]: item.get("threadId", item["id"]) for item in listed},
         )
 
     def list_history(self, *, start_history_id: str, page_token: str | None = None) -> HistoryPage:
@@ -200,7 +208,18 @@ class GmailClient:
         result = FetchResult()
         ids = list(ids)
         for start in range(0, len(ids), self._batch_size):
-            self._fetch_batch(ids[start : start + self._batch_size], format, result)
+            self._fetch_batch(
+                ids[start : start + self._batch_size], "messages.get", format, result
+            )
+        return result
+
+    def get_threads(self, thread_ids: Iterable[str], *, format: str = "full") -> FetchResult:
+        """Fetch whole threads: `found` holds their messages by id, `missing` gone threads."""
+        result = FetchResult()
+        thread_ids = list(thread_ids)
+        for start in range(0, len(thread_ids), THREADS_PER_BATCH):
+            chunk = thread_ids[start : start + THREADS_PER_BATCH]
+            self._fetch_batch(chunk, "threads.get", format, result)
         return result
 
     # --- machinery -------------------------------------------------------------
@@ -216,22 +235,20 @@ class GmailClient:
             http = self._local.http = self._new_http()
         return http
 
-    def _fetch_batch(self, ids: list[str], format: str, result: FetchResult) -> None:
+    def _fetch_batch(self, ids: list[str], method: str, format: str, result: FetchResult) -> None:
+        resource = self._threads if method == "threads.get" else self._messages
         pending = ids
         deadline = None
         attempt = 0
         while pending:
             failures: dict[str, _Failure] = {}
-            self.bucket.acquire(UNITS["messages.get"] * len(pending))
+            self.bucket.acquire(UNITS[method] * len(pending))
             batch = BatchHttpRequest(
                 callback=partial(self._collect, result=result, failures=failures),
                 batch_uri=self._endpoint + "batch",
             )
-            for message_id in pending:
-                batch.add(
-                    self._messages.get(userId="me", id=message_id, format=format),
-                    request_id=message_id,
-                )
+            for item_id in pending:
+                batch.add(resource.get(userId="me", id=item_id, format=format), request_id=item_id)
             try:
                 batch.execute(http=self._thread_http())
             except Exception as exc:
@@ -248,8 +265,8 @@ class GmailClient:
             deadline = deadline or self._clock() + self._retry_budget
             self._wait_before_retry(attempt, reason, retry_at, deadline)
             attempt += 1
-            pending = [message_id for message_id in pending if message_id in failures]
-            logger.info("retrying %d of %d messages: %s", len(pending), len(ids), reason)
+            pending = [item_id for item_id in pending if item_id in failures]
+            logger.info("retrying %d of %d in a batch: %s", len(pending), len(ids), reason)
 
     def _collect(
         self,
@@ -262,7 +279,11 @@ class GmailClient:
     ) -> None:
         """Sort one part of a batch response: found, gone, or to be retried."""
         if exception is None:
-            result.found[request_id] = response
+            if "messages" in response:
+                # A thread: its messages, by their own ids.
+                result.found.update((message["id"], message) for message in response["messages"])
+            else:
+                result.found[request_id] = response
         elif isinstance(exception, HttpError) and exception.resp.status == 404:
             result.missing.append(request_id)
         else:
