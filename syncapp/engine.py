@@ -337,33 +337,29 @@ THREAD_WORTH_FETCHING_WHOLE = 3
 def _fetch_page(
     recorder: RunRecorder, client: GmailClient, page: MessagePage, missing: list[str], *, mark: str
 ) -> None:
-    """Fetch a listing page's missing messages, whole threads where that costs less quota."""
+    """Fetch a listing page's missing messages, whole threads where that costs less quota.
+
+    Only threads with nothing stored yet are fetched whole, so that no stored
+    message is ever fetched again (a retry continues without refetching).
+    """
     by_thread: dict[str, list[str]] = defaultdict(list)
     for gmail_id in dict.fromkeys(missing):
         by_thread[page.threads.get(gmail_id, gmail_id)].append(gmail_id)
-    whole = [t for t, ids in by_thread.items() if len(ids) >= THREAD_WORTH_FETCHING_WHOLE]
-    if whole:
-        listed = set(page.ids)
-
-        def not_stored_yet(fetched: FetchResult) -> list[dict]:
-            # A thread also brings messages of other pages; keep only the unstored.
-            others = [gmail_id for gmail_id in fetched.found if gmail_id not in listed]
-            stored = storage.messages_known(mailbox=recorder.mailbox, gmail_ids=others)
-            return [r for gmail_id, r in fetched.found.items() if gmail_id not in stored]
-
-        chunks = [
-            whole[i : i + THREADS_PER_BATCH] for i in range(0, len(whole), THREADS_PER_BATCH)
-        ]
-        _fetch_and_store(
-            recorder,
-            client.get_threads,
-            [(chunk, sum(len(by_thread[t]) for t in chunk)) for chunk in chunks],
-            mark=mark,
-            keep=not_stored_yet,
-        )
-    singles = [
-        i for ids in by_thread.values() if len(ids) < THREAD_WORTH_FETCHING_WHOLE for i in ids
-    ]
+    worth = [t for t, ids in by_thread.items() if len(ids) >= THREAD_WORTH_FETCHING_WHOLE]
+    partly_stored = storage.threads_with_messages(mailbox=recorder.mailbox, thread_ids=worth)
+    whole = [t for t in worth if t not in partly_stored]
+    step = THREADS_PER_BATCH
+    _fetch_and_store(
+        recorder,
+        client.get_threads,
+        [
+            (chunk, sum(len(by_thread[t]) for t in chunk))
+            for chunk in (whole[i : i + step] for i in range(0, len(whole), step))
+        ],
+        mark=mark,
+    )
+    fetched_whole = set(whole)
+    singles = [i for t, ids in by_thread.items() if t not in fetched_whole for i in ids]
     _fetch_messages(recorder, client, singles, mark=mark)
 
 
@@ -384,7 +380,6 @@ def _fetch_and_store(
     jobs: list[tuple[list[str], int]],
     *,
     mark: str,
-    keep: Callable[[FetchResult], list[dict]] | None = None,
 ) -> None:
     """Fetch with several batches in flight while the previous one is stored.
 
@@ -414,8 +409,7 @@ def _fetch_and_store(
                 recorder.stage = "fetching messages"
                 fetched = fetching.result()
                 fetch_next()
-                resources = keep(fetched) if keep else list(fetched.found.values())
-                writer.submit(resources, processed=accounts_for)
+                writer.submit(list(fetched.found.values()), processed=accounts_for)
         finished = True
     finally:
         # On an error, do not wait for a fetch that may be sleeping in a backoff.

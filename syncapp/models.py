@@ -273,6 +273,8 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["mailbox", "-internal_date"], name="message_mailbox_newest"),
+            # A full sync asks, page by page, which threads already have a message.
+            models.Index(fields=["mailbox", "thread_id"], name="message_mailbox_thread"),
         ]
         ordering = ["-internal_date", "-id"]
 

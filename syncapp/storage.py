@@ -45,6 +45,18 @@ def messages_known(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> dict[str, s
     return known
 
 
+def threads_with_messages(*, mailbox: Mailbox, thread_ids: Iterable[str]) -> set[str]:
+    """Which of these threads have a message stored."""
+    found: set[str] = set()
+    for chunk in _chunks(list(thread_ids)):
+        found.update(
+            Message.objects.filter(mailbox=mailbox, thread_id__in=chunk)
+            .values_list("thread_id", flat=True)
+            .distinct()
+        )
+    return found
+
+
 def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: str = "") -> None:
     """Insert or update a batch of messages in one statement.
 

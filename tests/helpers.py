@@ -41,3 +41,19 @@ def assert_database_matches(mailbox: Mailbox, emulated) -> None:
         assert message.thread_id == want["thread_id"], gmail_id
         assert sorted(message.label_ids) == sorted(want["label_ids"]), gmail_id
         assert message.subject == stored_subject(want["subject"]), gmail_id
+
+
+def fetched_message_ids(emulator) -> list[str]:
+    """Every message the sync fetched: alone, or with its whole thread."""
+    threads: dict[str, list[str]] = {}
+    for gmail_id, message in emulator.mailbox().snapshot().items():
+        threads.setdefault(message["thread_id"], []).append(gmail_id)
+    fetched = []
+    for request in emulator.request_log:
+        if request.status != 200:
+            continue
+        if request.method == "messages.get":
+            fetched.append(request.message_id)
+        elif request.method == "threads.get":
+            fetched.extend(threads[request.message_id])
+    return fetched

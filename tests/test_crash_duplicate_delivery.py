@@ -10,7 +10,7 @@ from syncapp import tasks
 from syncapp.models import Message, SyncRun, WorkerProcess
 from syncapp.runs import sync_run_release, sync_run_start
 from tests.crash import wait_for
-from tests.helpers import assert_database_matches
+from tests.helpers import assert_database_matches, fetched_message_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ def test_the_same_task_delivered_twice_syncs_once(
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert list(SyncRun.objects.filter(mailbox=alice_mailbox)) == [run]
-    fetches = Counter(r.message_id for r in emulator.request_log if r.method == "messages.get")
+    fetches = Counter(fetched_message_ids(emulator))
     assert len(fetches) == 200
     assert set(fetches.values()) == {1}, "a message was fetched twice"
     assert f"run {run.pk} not claimed by" in cluster.output()

@@ -7,7 +7,7 @@ import pytest
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Label, Message, SyncRun
 from tests.clock import FakeClock
-from tests.helpers import assert_database_matches, run_sync
+from tests.helpers import assert_database_matches, fetched_message_ids, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,22 +26,6 @@ def test_it_copies_a_500_message_mailbox(emulate, alice_mailbox):
     assert alice_mailbox.history_id == str(history_id_at_start)
     assert alice_mailbox.last_synced_at == run.finished_at
     assert Label.objects.filter(mailbox=alice_mailbox, label_id="INBOX").exists()
-
-
-def fetched_message_ids(emulator) -> list[str]:
-    """Every message the sync fetched: alone, or with its whole thread."""
-    threads: dict[str, list[str]] = {}
-    for gmail_id, message in emulator.mailbox().snapshot().items():
-        threads.setdefault(message["thread_id"], []).append(gmail_id)
-    fetched = []
-    for request in emulator.request_log:
-        if request.status != 200:
-            continue
-        if request.method == "messages.get":
-            fetched.append(request.message_id)
-        elif request.method == "threads.get":
-            fetched.extend(threads[request.message_id])
-    return fetched
 
 
 def test_it_fetches_every_message_once_in_batches(emulate, alice_mailbox, settings):
@@ -79,7 +63,7 @@ def test_a_second_full_sync_fetches_nothing_stored(emulate, alice_mailbox):
     run = run_sync(alice_mailbox, kind=SyncRun.Kind.FULL)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert [r for r in emulator.request_log if r.method == "messages.get"] == []
+    assert fetched_message_ids(emulator) == []
     assert run.processed == 80
     assert_database_matches(alice_mailbox, emulator.mailbox())
 
@@ -169,7 +153,7 @@ def test_a_full_resync_picks_up_label_changes_without_fetching_again(emulate, al
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert run.updated_count == 3
     assert_database_matches(alice_mailbox, gmail)
-    assert not [r for r in emulator.request_log if r.method == "messages.get"]
+    assert fetched_message_ids(emulator) == []
 
 
 def test_batches_in_flight_survive_gmails_concurrency_limit(emulate, alice_mailbox, settings):

@@ -3,7 +3,7 @@
 import pytest
 
 from syncapp.models import Message, SyncRun
-from tests.helpers import assert_database_matches, run_sync
+from tests.helpers import assert_database_matches, fetched_message_ids, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,5 +88,5 @@ def test_an_expired_history_id_falls_back_to_a_full_sync(synced, alice_mailbox):
     assert run.fell_back_to_full
     assert (run.new_count, run.deleted_count) == (4, 1)
     assert_database_matches(alice_mailbox, gmail)
-    fetched = [r.message_id for r in synced.request_log if r.method == "messages.get"]
+    fetched = fetched_message_ids(synced)
     assert len(fetched) == 4, "the fallback fetched messages it already had"

@@ -6,7 +6,7 @@ from django.forms.models import model_to_dict
 from syncapp.execute import sync_run_execute
 from syncapp.models import Message, SyncRun
 from syncapp.runs import sync_run_fail, sync_run_start
-from tests.helpers import run_sync
+from tests.helpers import fetched_message_ids, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +80,7 @@ def test_a_retry_continues_from_the_dead_runs_checkpoint(emulate, alice_mailbox,
     assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
     assert finished.retry_of_id == dead.pk
     assert finished.processed == finished.total == 1200
-    fetched = {r.message_id for r in emulator.request_log if r.method == "messages.get"}
+    fetched = set(fetched_message_ids(emulator))
     assert fetched, "the retry fetched nothing"
     assert not fetched & stored_before, "the retry fetched messages it already had"
     listed = [r for r in emulator.request_log if r.method == "messages.list"]

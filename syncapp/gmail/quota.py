@@ -6,6 +6,13 @@ import threading
 from collections.abc import Callable
 
 MIN_WAIT_SECONDS = 0.001
+SLOW_DOWN = 0.8
+SLOW_DOWN_AT_MOST_EVERY_SECONDS = 1.0
+MIN_RATE_SHARE = 0.1
+# After this long without a 429, the rate climbs back by this share of the
+# configured rate per second.
+QUIET_SECONDS = 10.0
+RECOVERY_PER_SECOND = 0.02
 
 
 class TokenBucket:
@@ -13,7 +20,9 @@ class TokenBucket:
 
     A 429 from Gmail means it counts differently from us (another client of the
     same user, or a smaller quota than configured): `pause_until` holds every
-    caller until the time Gmail named.
+    caller until the time Gmail named, and lowers the rate by a fifth, so that
+    the client settles at what Gmail really allows instead of meeting a 429
+    again and again. Quiet time brings the rate back up to the configured one.
     """
 
     def __init__(
@@ -24,8 +33,10 @@ class TokenBucket:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
     ) -> None:
-        self.rate = units_per_minute / 60.0
+        self.configured_rate = units_per_minute / 60.0
+        self.rate = self.configured_rate
         self.capacity = float(max(burst_units, 1))
+        self._slowed_at = float("-inf")
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.capacity
@@ -53,6 +64,11 @@ class TokenBucket:
 
     def pause_until(self, moment: float) -> None:
         with self._lock:
+            now = self._clock()
+            # Batches in flight meet the same 429 together: slow down once for them.
+            if now - self._slowed_at >= SLOW_DOWN_AT_MOST_EVERY_SECONDS:
+                self.rate = max(self.configured_rate * MIN_RATE_SHARE, self.rate * SLOW_DOWN)
+                self._slowed_at = now
             self._paused_until = max(self._paused_until, moment)
             # Refill only from the moment Gmail named, with an empty bucket.
             self._tokens = min(self._tokens, 0.0)
@@ -62,3 +78,6 @@ class TokenBucket:
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
         self._updated = now
+        if self.rate < self.configured_rate and now - self._slowed_at > QUIET_SECONDS:
+            recovered = self.configured_rate * RECOVERY_PER_SECOND * elapsed
+            self.rate = min(self.configured_rate, self.rate + recovered)

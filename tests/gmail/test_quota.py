@@ -55,3 +55,38 @@ def test_pause_until_holds_every_caller_until_the_moment_named():
     pacing.acquire(1)
 
     assert clock.time() >= resume_at
+
+
+def test_a_429_slows_the_rate_once_for_all_batches_in_flight():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600)
+
+    pacing.pause_until(clock.time() + 1)
+    pacing.pause_until(clock.time() + 1)
+
+    assert pacing.rate == 0.8 * 10
+
+
+def test_repeated_429s_settle_the_rate_below_the_configured_one():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600)
+
+    for _ in range(3):
+        pacing.pause_until(clock.time() + 1)
+        clock.sleep(2)
+
+    assert abs(pacing.rate - 10 * 0.8**3) < 1e-9
+
+
+def test_quiet_time_brings_the_rate_back_to_the_configured_one():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600)
+    pacing.pause_until(clock.time())
+
+    clock.sleep(5)
+    pacing.acquire(1)
+    assert pacing.rate == 8.0, "recovered before the quiet time was over"
+
+    clock.sleep(60)
+    pacing.acquire(1)
+    assert pacing.rate == 10.0
