@@ -11,8 +11,8 @@ SLOW_DOWN_AT_MOST_EVERY_SECONDS = 1.0
 MIN_RATE_SHARE = 0.1
 # After this long without a 429, the rate climbs back by this share of the
 # configured rate per second.
-QUIET_SECONDS = 10.0
-RECOVERY_PER_SECOND = 0.02
+QUIET_SECONDS = 3.0
+RECOVERY_PER_SECOND = 0.1
 
 
 class TokenBucket:
