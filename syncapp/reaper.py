@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from syncapp.models import Mailbox, SyncRun
@@ -29,24 +29,28 @@ class ReapReport:
     retried: list[int] = field(default_factory=list)
 
 
-def sync_runs_dead(*, now: datetime) -> list[SyncRun]:
-    """Active runs that can no longer end by themselves."""
+def _suspects(now: datetime) -> QuerySet[SyncRun]:
+    """Active runs that could be dead: only these are looked at one by one."""
     stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
     waiting_before = now - timedelta(
         seconds=min(settings.SYNC_QUEUE_GRACE_SECONDS, settings.SYNC_QUEUE_TIMEOUT_SECONDS)
     )
-    # Only runs that could be dead are looked at one by one (syncrun_active index).
-    suspects = SyncRun.objects.filter(
+    # Served by the syncrun_active partial index.
+    return SyncRun.objects.filter(
         Q(status=SyncRun.Status.RUNNING, heartbeat_at__lt=stale_before)
         | Q(status=SyncRun.Status.CREATED, created_at__lt=waiting_before)
     )
-    return [run for run in suspects if sync_run_dead_reason(run, now=now) is not None]
+
+
+def sync_runs_dead(*, now: datetime) -> list[SyncRun]:
+    """Active runs that can no longer end by themselves."""
+    return [run for run in _suspects(now) if sync_run_dead_reason(run, now=now) is not None]
 
 
 def sync_runs_reap(*, now: datetime | None = None) -> ReapReport:
     now = now or timezone.now()
     report = ReapReport()
-    for run in sync_runs_dead(now=now):
+    for run in _suspects(now):
         if sync_run_end_if_dead(run, now=now):
             report.ended.append(run.pk)
     report.retried = sync_runs_retry_due(now=now)
