@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.processes import Spawned
+from gmail_emulator import GmailEmulator, cli
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class EmulatorProcess:
             sys.executable,
             "-m",
             "bench.emulator",
+            "--port=0",
             f"--messages={messages}",
             f"--seed={seed}",
             f"--email={email}",
@@ -112,22 +114,11 @@ class EmulatorProcess:
 
 
 def _serve(argv: list[str]) -> None:
-    from syncapp.gmail.emulator import GmailEmulator
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--email", default="demo@example.com")
-    parser.add_argument("--quota-units-per-minute", type=float, default=None)
-    parser.add_argument("--latency-ms", type=float, default=0)
+    # The options of `python -m gmail_emulator`; the commands on stdin are this module's.
+    parser = argparse.ArgumentParser(prog="python -m bench.emulator")
+    cli.add_arguments(parser)
     options = parser.parse_args(argv)
-    emulator = GmailEmulator(
-        messages=options.messages,
-        seed=options.seed,
-        email=options.email,
-        quota_units_per_minute=options.quota_units_per_minute,
-        latency_ms=options.latency_ms,
-    )
+    emulator = cli.emulator_from(vars(options))
     emulator.start()
     try:
         print(emulator.url, flush=True)
@@ -152,7 +143,7 @@ def _serve(argv: list[str]) -> None:
         emulator.stop()
 
 
-def _drain(emulator, email: str) -> int:
+def _drain(emulator: GmailEmulator, email: str) -> int:
     """Call messages.list (5 units) until the quota answers 429."""
     access_token, _ = emulator.issue_tokens(email)
     url = urlsplit(emulator.url)

@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.emulator import EmulatorProcess
 from bench.figures import Figure
 from bench.fixtures import client_factory, mailbox_create, mailbox_delete, stored_count, sync_once
-from syncapp.gmail.emulator.quota import BURST_SECONDS
+from gmail_emulator.quota import BURST_SECONDS
 from syncapp.models import SyncRun
 
 UNITS_PER_MESSAGE = 5

@@ -11,7 +11,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_credentials, gmail_service
 
 GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"

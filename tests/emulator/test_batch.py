@@ -5,7 +5,7 @@ import json
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_batch, gmail_credentials, gmail_service
 
 

@@ -4,9 +4,9 @@ import email
 import time
 from collections import Counter
 
-from syncapp.gmail.emulator import EmulatedMailbox
-from syncapp.gmail.emulator.content import content
-from syncapp.gmail.emulator.mime import parse_message
+from gmail_emulator import EmulatedMailbox
+from gmail_emulator.content import content
+from gmail_emulator.mime import parse_message
 
 
 def test_the_same_seed_and_size_give_the_same_mailbox():

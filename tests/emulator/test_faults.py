@@ -8,7 +8,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_batch, gmail_service
 
 

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from syncapp.gmail.emulator import EmulatedMailbox, GmailEmulator
+from gmail_emulator import EmulatedMailbox, GmailEmulator
 from tests.plugins.emulator import gmail_service
 
 CASES = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_service
 
 FIXTURES = (

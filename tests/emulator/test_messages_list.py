@@ -3,7 +3,7 @@
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_service
 
 

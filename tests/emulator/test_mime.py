@@ -6,9 +6,9 @@ from email.generator import BytesGenerator
 
 import pytest
 
-from syncapp.gmail.emulator import EmulatedMailbox, corpus
-from syncapp.gmail.emulator.mime import decode_header_value, parse_message, snippet_of
-from syncapp.gmail.emulator.policy import POLICY
+from gmail_emulator import EmulatedMailbox, corpus
+from gmail_emulator.mime import decode_header_value, parse_message, snippet_of
+from gmail_emulator.policy import POLICY
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from googleapiclient.errors import HttpError
 
-from syncapp.gmail.emulator.errors import retry_time
-from syncapp.gmail.emulator.quota import ConcurrencyLimit
+from gmail_emulator.errors import retry_time
+from gmail_emulator.quota import ConcurrencyLimit
 from tests.plugins.emulator import gmail_batch, gmail_service
 
 RETRY_AFTER = re.compile(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httplib2
 import pytest
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_service
 
 PROFILE_FIXTURE = Path(__file__).parent.parent / "fixtures/gmail/home-assistant/get_profile.json"

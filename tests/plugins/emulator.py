@@ -12,7 +12,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource, build
 from googleapiclient.http import BatchHttpRequest
 
-from syncapp.gmail.emulator import GmailEmulator
+from gmail_emulator import GmailEmulator
 
 SMALL_MAILBOX = {"messages": 60, "seed": 1}
 

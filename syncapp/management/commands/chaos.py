@@ -39,8 +39,8 @@ from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from gmail_emulator import GmailEmulator
 from syncapp.execute import sync_run_execute
-from syncapp.gmail.emulator import GmailEmulator
 from syncapp.models import Mailbox, Message, SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.tasks import use_queue

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from . import batch, errors
 from .api import GmailApi
 from .faults import Faults
-from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox, Mailboxes
+from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
+from .mailboxes import Mailboxes
 from .oauth import OAuthEndpoints, TokenStore
 from .quota import ConcurrencyLimit, Quota
 from .requestlog import LoggedRequest, RequestLog

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from . import errors
-from .mailbox import Mailboxes
+from .mailboxes import Mailboxes
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
 

@@ -64,25 +64,7 @@ class MailGenerator:
     def initial(self, count: int) -> GeneratedMailbox:
         rng = self._rng
         hostile_raw = hostile.hostile_messages(self.owner, self.seed) if count >= 10 else {}
-        # (internal_ms, thread number, position in thread); hostile ones are 1-message threads.
-        timeline: list[tuple[int, int, int]] = []
-        threads = 0
-        remaining = count - len(hostile_raw)
-        while remaining > 0:
-            size = min(remaining, rng.choices(_THREAD_SIZES, _THREAD_SIZE_WEIGHTS)[0])
-            moment = END_MS - SPAN_MS + rng.randrange(SPAN_MS - 7 * 24 * 3600 * 1000)
-            for position in range(size):
-                timeline.append((moment, threads, position))
-                moment += 60_000 + int(rng.expovariate(1 / 28_800_000))
-            threads += 1
-            remaining -= size
-        hostile_threads = {}
-        for name in hostile_raw:
-            hostile_threads[threads] = name
-            timeline.append((END_MS - SPAN_MS + rng.randrange(SPAN_MS), threads, 0))
-            threads += 1
-        timeline.sort()
-
+        timeline, hostile_threads = self._timeline(count, list(hostile_raw))
         records: list[MessageRecord] = []
         hostile_ids: dict[str, str] = {}
         thread_ids: dict[int, str] = {}
@@ -96,14 +78,10 @@ class MailGenerator:
             name = hostile_threads.get(thread)
             if name is not None:
                 hostile_ids[name] = message_id
+                labels = ("INBOX", "CATEGORY_PERSONAL", "UNREAD")
                 records.append(
                     self.raw_record(
-                        message_id,
-                        thread_id,
-                        internal_ms,
-                        history_id,
-                        ("INBOX", "CATEGORY_PERSONAL", "UNREAD"),
-                        hostile_raw[name],
+                        message_id, thread_id, internal_ms, history_id, labels, hostile_raw[name]
                     )
                 )
                 continue
@@ -128,6 +106,33 @@ class MailGenerator:
             members.append(message_id)
         history_id += rng.randint(1, 40)
         return GeneratedMailbox(records=records, history_id=history_id, hostile_ids=hostile_ids)
+
+    def _timeline(
+        self, count: int, hostile_names: list[str]
+    ) -> tuple[list[tuple[int, int, int]], dict[int, str]]:
+        """Each message's (internal_ms, thread number, position in thread), oldest first.
+
+        Also the hostile case of each hostile thread: those are 1-message threads.
+        """
+        rng = self._rng
+        timeline: list[tuple[int, int, int]] = []
+        threads = 0
+        remaining = count - len(hostile_names)
+        while remaining > 0:
+            size = min(remaining, rng.choices(_THREAD_SIZES, _THREAD_SIZE_WEIGHTS)[0])
+            moment = END_MS - SPAN_MS + rng.randrange(SPAN_MS - 7 * 24 * 3600 * 1000)
+            for position in range(size):
+                timeline.append((moment, threads, position))
+                moment += 60_000 + int(rng.expovariate(1 / 28_800_000))
+            threads += 1
+            remaining -= size
+        hostile_threads = {}
+        for name in hostile_names:
+            hostile_threads[threads] = name
+            timeline.append((END_MS - SPAN_MS + rng.randrange(SPAN_MS), threads, 0))
+            threads += 1
+        timeline.sort()
+        return timeline, hostile_threads
 
     def delivered(
         self,

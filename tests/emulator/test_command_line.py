@@ -1,15 +1,21 @@
-"""`manage.py gmail_emulator` serves until terminated."""
+"""`python -m gmail_emulator` (and `manage.py gmail_emulator`) serve until terminated."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+COMMANDS = {
+    "module": [sys.executable, "-m", "gmail_emulator"],
+    "manage.py": [sys.executable, "manage.py", "gmail_emulator"],
+}
 
 
 def free_port() -> int:
@@ -18,13 +24,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_command_prints_its_url_and_serves_gmail():
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_it_prints_its_url_serves_gmail_and_stops_on_a_signal(command, stop):
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable,
-            "manage.py",
-            "gmail_emulator",
+            *command,
             "--port",
             str(port),
             "--messages",
@@ -54,10 +60,35 @@ def test_the_command_prints_its_url_and_serves_gmail():
 
         profile = service.users().getProfile(userId="me").execute()
     finally:
-        process.terminate()
+        process.send_signal(stop)
         process.wait(timeout=10)
 
     assert url == f"http://127.0.0.1:{port}/"
     assert profile["emailAddress"] == "cli@example.com"
     assert profile["messagesTotal"] == 30
     assert process.returncode == 0
+    assert process.stdout.read() == ""
+
+
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, sys
+import gmail_emulator
+for module in pkgutil.iter_modules(gmail_emulator.__path__):
+    if module.name != "__main__":  # that one serves
+        importlib.import_module("gmail_emulator." + module.name)
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_package_needs_neither_django_nor_syncapp():
+    loaded = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    top_level = set(loaded.stdout.split())
+    assert "gmail_emulator" in top_level
+    assert not top_level & {"django", "syncapp", "mailsync", "googleapiclient"}

@@ -12,7 +12,8 @@ from .content import content
 from .faults import Faults
 from .generate import MessageRecord
 from .labels import label_resources
-from .mailbox import EmulatedMailbox, HistoryExpired, Mailboxes
+from .mailbox import EmulatedMailbox, HistoryExpired
+from .mailboxes import Mailboxes
 from .oauth import TokenStore
 from .quota import COSTS, Quota
 from .requestlog import LoggedRequest, RequestLog

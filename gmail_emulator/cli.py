@@ -1,0 +1,64 @@
+"""The command line: `python -m gmail_emulator`, and `manage.py gmail_emulator` through it."""
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from typing import TextIO
+
+from .server import GmailEmulator
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025, help="0 picks a free port")
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--email", default="demo@example.com")
+    parser.add_argument(
+        "--quota-units-per-minute",
+        type=float,
+        default=None,
+        help="per-user quota (Gmail's is 6000 for new projects); unlimited when absent",
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="added once to every HTTP request"
+    )
+
+
+def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
+    """An emulator configured from parsed options (extra keys, such as Django's, are ignored)."""
+    return GmailEmulator(
+        messages=options["messages"],
+        seed=options["seed"],
+        email=options["email"],
+        quota_units_per_minute=options["quota_units_per_minute"],
+        latency_ms=options["latency_ms"],
+        host=options["host"],
+        port=options["port"],
+    )
+
+
+def serve(emulator: GmailEmulator, out: TextIO) -> None:
+    """Start, write the base URL on one line, and serve until SIGINT or SIGTERM."""
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    emulator.start()
+    try:
+        # Only the URL, so that scripts can read it with one readline().
+        out.write(emulator.url + "\n")
+        out.flush()
+        stopping.wait()
+    finally:
+        emulator.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m gmail_emulator",
+        description="Serve a Gmail API v1 emulator with a generated mailbox until interrupted.",
+    )
+    add_arguments(parser)
+    serve(emulator_from(vars(parser.parse_args(argv))), sys.stdout)
