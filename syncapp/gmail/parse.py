@@ -7,22 +7,34 @@ when there is not even an id to store the message under (`UnparsableMessage`).
 
 from __future__ import annotations
 
-import binascii
 import html
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 
+from syncapp.gmail.text import (
+    BODY_TEXT_MAX,
+    b64decode,
+    charset_of,
+    clean_text,
+    decode_bytes,
+    header_text,
+    html_to_text,
+)
 from syncapp.models import Label, Message
 
-BODY_TEXT_MAX = 1_000_000
+__all__ = [
+    "ATTACHMENT_NAME_MAX",
+    "BODY_TEXT_MAX",
+    "RECIPIENTS_MAX",
+    "ParsedMessage",
+    "UnparsableMessage",
+    "clean_text",
+    "parse_message",
+]
+
 RECIPIENTS_MAX = 20_000
 ATTACHMENT_NAME_MAX = 255
-# Bounds the time html.parser spends (about a microsecond per character of hostile
-# markup); a longer HTML body loses only its tail.
-_HTML_SCAN_MAX = 2 * BODY_TEXT_MAX
 
 _ID_MAX = Message._meta.get_field("gmail_id").max_length
 _HISTORY_ID_MAX = Message._meta.get_field("history_id").max_length
@@ -33,14 +45,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _MESSAGE_HEADERS = frozenset({"subject", "from", "date", "to", "cc", "bcc"})
 _PART_HEADERS = frozenset({"content-type", "content-disposition"})
-
-# Gmail sends base64url; accept the standard alphabet too and drop anything else.
-_B64_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-_B64_JUNK = bytes(
-    set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
-)
-# Linear: every quantified class stops at "?" or whitespace, so no backtracking blow-up.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +69,6 @@ class ParsedMessage:
 
 class UnparsableMessage(Exception):
     """The resource has no usable id, so there is nothing to store it under."""
-
-
-def clean_text(value: str, max_length: int | None = None) -> str:
-    """Drop what PostgreSQL text rejects (NUL, lone surrogates), then truncate."""
-    value = value.replace("\x00", "")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            # Only lone surrogates fail to encode; json.loads already joins valid pairs.
-            value = value.encode("utf-8", "ignore").decode("utf-8")
-    return value if max_length is None else value[:max_length]
 
 
 def parse_message(resource: dict) -> ParsedMessage:
@@ -114,7 +106,7 @@ def parse_message(resource: dict) -> ParsedMessage:
         text
         for name in ("to", "cc", "bcc")
         for value in headers.get(name, ())
-        if (text := _header_text(value, RECIPIENTS_MAX))
+        if (text := header_text(value, RECIPIENTS_MAX))
     )
     return ParsedMessage(
         gmail_id=gmail_id,
@@ -122,8 +114,8 @@ def parse_message(resource: dict) -> ParsedMessage:
         label_ids=_label_ids(resource.get("labelIds"), problems),
         history_id=_history_id(resource.get("historyId"), problems),
         internal_date=internal_date,
-        subject=_header_text(headers.get("subject", [""])[0], Message.SUBJECT_MAX),
-        sender=_header_text(headers.get("from", [""])[0], Message.ADDRESS_MAX),
+        subject=header_text(headers.get("subject", [""])[0], Message.SUBJECT_MAX),
+        sender=header_text(headers.get("from", [""])[0], Message.ADDRESS_MAX),
         recipients=recipients[:RECIPIENTS_MAX],
         date=date,
         snippet=_snippet(resource.get("snippet"), problems),
@@ -157,73 +149,6 @@ def _headers(part: dict, wanted: frozenset[str], problems: list[str]) -> dict[st
     return found
 
 
-def _header_text(value: str, max_length: int) -> str:
-    """Decoded, cleaned, unfolded header text with whitespace runs collapsed."""
-    if "=?" in value:
-        value = _decode_encoded_words(value)
-    return " ".join(clean_text(value).split())[:max_length]
-
-
-def _decode_encoded_words(value: str) -> str:
-    """Decode RFC 2047 encoded words, never raising on bad charsets or bytes."""
-    pieces: list[str] = []
-    # Adjacent words in one charset are decoded together: senders split multibyte
-    # characters across words.
-    pending = bytearray()
-    pending_charset: str | None = None
-    position = 0
-    for match in _ENCODED_WORD.finditer(value):
-        between = value[position : match.start()]
-        # Whitespace between two encoded words is folding, not text.
-        if pending_charset is None or (between and not between.isspace()):
-            if pending_charset is not None:
-                pieces.append(_decode_bytes(bytes(pending), pending_charset))
-                pending.clear()
-                pending_charset = None
-            pieces.append(between)
-        charset = match.group(1).split("*", 1)[0].lower()  # drop an RFC 2231 language
-        encoding, text = match.group(2), match.group(3)
-        if encoding in "bB":
-            data = _b64decode(text)
-        else:
-            data = binascii.a2b_qp(text.encode("ascii", "replace"), header=True)
-        if pending_charset is not None and charset != pending_charset:
-            pieces.append(_decode_bytes(bytes(pending), pending_charset))
-            pending.clear()
-        pending_charset = charset
-        pending += data
-        position = match.end()
-    if pending_charset is not None:
-        pieces.append(_decode_bytes(bytes(pending), pending_charset))
-    pieces.append(value[position:])
-    return "".join(pieces)
-
-
-def _b64decode(data: str) -> bytes:
-    """Decode base64url or base64, with or without padding, ignoring stray characters."""
-    raw = data.encode("ascii", "ignore").translate(_B64_TO_STANDARD, _B64_JUNK)
-    if len(raw) % 4 == 1:
-        # A lone trailing character carries fewer than 8 bits: no byte to recover.
-        raw = raw[:-1]
-    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
-
-
-def _decode_bytes(data: bytes, charset: str) -> str:
-    try:
-        return data.decode(charset or "utf-8", "replace")
-    except (LookupError, ValueError):
-        # Unknown or non-text codec, or one that cannot replace (idna, punycode).
-        return data.decode("utf-8", "replace")
-
-
-def _charset(content_type: str) -> str:
-    for param in content_type.split(";")[1:]:
-        key, sep, value = param.partition("=")
-        if sep and key.strip().lower() == "charset":
-            return value.strip().strip("\"'").strip()
-    return ""
-
-
 def _read_parts(payload: dict, problems: list[str]) -> tuple[str, list[str]]:
     """Walk the part tree: the body text and the attachment names."""
     plain: list[str] = []
@@ -245,7 +170,7 @@ def _read_parts(payload: dict, problems: list[str]) -> tuple[str, list[str]]:
             # Gmail fills filename whenever the headers name the file, so an attachment
             # without one has no name to show. Its children (a forwarded message) are
             # the attachment's content, not this message's body.
-            if name := _header_text(filename, ATTACHMENT_NAME_MAX):
+            if name := header_text(filename, ATTACHMENT_NAME_MAX):
                 attachment_names.append(name)
             continue
 
@@ -255,98 +180,53 @@ def _read_parts(payload: dict, problems: list[str]) -> tuple[str, list[str]]:
         elif children is not None:
             problems.append("parts is not a list")
 
-        content_type = headers.get("content-type", [""])[0]
-        mime_type = part.get("mimeType")
-        if not isinstance(mime_type, str):
-            mime_type = content_type.split(";", 1)[0]
-        mime_type = mime_type.strip().lower()
-        if mime_type not in ("text/plain", "text/html"):
+        text = _text_data(part, headers.get("content-type", [""])[0], problems)
+        if text is None:
             continue
-        body = part.get("body")
-        if not isinstance(body, dict):
-            if body is not None:
-                problems.append("part body is not an object")
-            continue
-        # Parts with an attachmentId and no data have no inline text.
-        data = body.get("data")
-        if not isinstance(data, str):
-            if data is not None:
-                problems.append("part data is not a string")
-            continue
+        mime_type, data, charset = text
         if mime_type == "text/plain":
-            text = _decode_bytes(_b64decode(data), _charset(content_type))
-            if text and not text.isspace():
-                plain.append(text)
+            decoded = decode_bytes(b64decode(data), charset)
+            if decoded and not decoded.isspace():
+                plain.append(decoded)
         else:
             # Decoded only when no plain text turns up.
-            html_parts.append((data, _charset(content_type)))
+            html_parts.append((data, charset))
+    return _body_text(plain, html_parts, problems), attachment_names
 
+
+def _text_data(part: dict, content_type: str, problems: list[str]) -> tuple[str, str, str] | None:
+    """(mime type, base64 data, charset) of a text/plain or text/html part with inline data."""
+    mime_type = part.get("mimeType")
+    if not isinstance(mime_type, str):
+        mime_type = content_type.split(";", 1)[0]
+    mime_type = mime_type.strip().lower()
+    if mime_type not in ("text/plain", "text/html"):
+        return None
+    body = part.get("body")
+    if not isinstance(body, dict):
+        if body is not None:
+            problems.append("part body is not an object")
+        return None
+    # Parts with an attachmentId and no data have no inline text.
+    data = body.get("data")
+    if not isinstance(data, str):
+        if data is not None:
+            problems.append("part data is not a string")
+        return None
+    return mime_type, data, charset_of(content_type)
+
+
+def _body_text(plain: list[str], html_parts: list[tuple[str, str]], problems: list[str]) -> str:
+    """The plain text parts, or failing those the visible text of the HTML ones."""
     if plain:
-        body_text = "\n".join(plain).replace("\r\n", "\n").replace("\r", "\n")
-    else:
-        texts = []
-        for data, charset in html_parts:
-            text, complete = _html_to_text(_decode_bytes(_b64decode(data), charset))
-            if not complete:
-                problems.append("malformed HTML")
-            texts.append(text)
-        body_text = "\n".join(texts)
-    return body_text.strip(), attachment_names
-
-
-class _TextExtractor(HTMLParser):
-    _BLOCK_TAGS = frozenset({
-        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer",
-        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section",
-        "table", "tr", "ul",
-    })  # fmt: skip
-    _CELL_TAGS = frozenset({"td", "th"})
-    _HIDDEN_TAGS = frozenset({"script", "style"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        # html.parser treats script and style content as raw text, so they cannot nest.
-        self._hidden_tag: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._HIDDEN_TAGS:
-            self._hidden_tag = tag
-        self._separate(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == self._hidden_tag:
-            self._hidden_tag = None
-        self._separate(tag)
-
-    def handle_data(self, data: str) -> None:
-        if self._hidden_tag is None:
-            # Newlines separate blocks; source line breaks are only spaces.
-            self.chunks.append(data.replace("\n", " "))
-
-    def _separate(self, tag: str) -> None:
-        if tag in self._BLOCK_TAGS:
-            self.chunks.append("\n")
-        elif tag in self._CELL_TAGS:
-            self.chunks.append(" ")
-
-
-def _html_to_text(markup: str) -> tuple[str, bool]:
-    """Visible text of an HTML document, and whether the parser read all of it."""
-    parser = _TextExtractor()
-    complete = True
-    try:
-        parser.feed(markup[:_HTML_SCAN_MAX])
-        # A trailing newline lets the parser emit text ending in a bare "&" (it waits
-        # for a possible entity). close() is never called: on unterminated markup it
-        # is quadratic in Python 3.11 (120 KB of "<a " took three minutes), and all
-        # it would add is the unterminated tag, which browsers drop as well.
-        parser.feed("\n")
-    except AssertionError:
-        # _markupbase raises it on malformed declarations such as "<![x[".
-        complete = False
-    lines = (" ".join(line.split()) for line in "".join(parser.chunks).split("\n"))
-    return "\n".join(line for line in lines if line), complete
+        return "\n".join(plain).replace("\r\n", "\n").replace("\r", "\n").strip()
+    texts = []
+    for data, charset in html_parts:
+        text, complete = html_to_text(decode_bytes(b64decode(data), charset))
+        if not complete:
+            problems.append("malformed HTML")
+        texts.append(text)
+    return "\n".join(texts).strip()
 
 
 def _parse_date(value: str) -> datetime | None:

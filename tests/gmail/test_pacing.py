@@ -1,6 +1,6 @@
 """The client's token bucket paces calls to the configured quota."""
 
-from syncapp.gmail.quota import TokenBucket
+from syncapp.gmail.pacing import TokenBucket
 from tests.clock import FakeClock
 
 
