@@ -13,6 +13,7 @@ from email.message import Message
 from http import HTTPStatus
 
 from . import errors
+from .frontend import Call
 from .responses import Response, json_response
 
 MAX_INNER_REQUESTS = 50
@@ -27,14 +28,14 @@ class InnerRequest:
     headers: dict[str, str]  # lower-case names
 
 
-# (method, target, authorization) -> response
-InnerCall = Callable[[str, str, str | None], Response]
+# Answers the inner calls of one batch, in order.
+AnswerCalls = Callable[[list[Call]], list[Response]]
 
 
 def handle(
-    call: InnerCall, content_type: str | None, body: bytes, authorization: str | None
+    answer: AnswerCalls, content_type: str | None, body: bytes, authorization: str | None
 ) -> Response:
-    """Answer a batch: each inner request through `call`, framed as one multipart answer."""
+    """Answer a batch: its inner calls through `answer`, framed as one multipart answer."""
     try:
         requests = parse(content_type, body)
     except ValueError as error:
@@ -48,14 +49,12 @@ def handle(
             )
         )
     # An inner request without its own Authorization uses the outer one.
-    answers = [
-        (
-            inner.content_id,
-            call(inner.method, inner.target, inner.headers.get("authorization", authorization)),
-        )
+    calls = [
+        Call(inner.method, inner.target, inner.headers.get("authorization", authorization))
         for inner in requests
     ]
-    return frame(answers)
+    content_ids = [inner.content_id for inner in requests]
+    return frame(list(zip(content_ids, answer(calls), strict=True)))
 
 
 def parse(content_type: str | None, body: bytes) -> list[InnerRequest]:

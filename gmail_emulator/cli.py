@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import TextIO
 
+from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
 from .server import GmailEmulator
 
 
@@ -25,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0, help="added once to every HTTP request"
     )
+    parser.add_argument(
+        "--max-concurrent-per-user",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENT_PER_USER,
+        help="calls in flight per user, each inner call of a batch counting one; 0: no limit",
+    )
 
 
 def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
@@ -35,6 +42,7 @@ def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
         email=options["email"],
         quota_units_per_minute=options["quota_units_per_minute"],
         latency_ms=options["latency_ms"],
+        max_concurrent_per_user=options["max_concurrent_per_user"],
         host=options["host"],
         port=options["port"],
     )

@@ -6,16 +6,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import batch, errors
 from .api import GmailApi
 from .faults import Faults
+from .frontend import Call, Frontend
 from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
 from .mailboxes import Mailboxes
 from .oauth import OAuthEndpoints, TokenStore
-from .quota import ConcurrencyLimit, Quota
+from .quota import DEFAULT_MAX_CONCURRENT_PER_USER, ConcurrencyLimit, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
 
@@ -42,7 +44,7 @@ class GmailEmulator:
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
-        max_concurrent_requests: int | None = None,
+        max_concurrent_per_user: int = DEFAULT_MAX_CONCURRENT_PER_USER,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = time.time,
@@ -59,7 +61,7 @@ class GmailEmulator:
         )
         self._tokens = TokenStore(email)
         self._quota = Quota(quota_units_per_minute)
-        self._concurrency = ConcurrencyLimit(max_concurrent_requests)
+        self._concurrency = ConcurrencyLimit(max_concurrent_per_user)
         self._log = RequestLog()
         self._api = GmailApi(
             mailboxes=self._mailboxes,
@@ -68,6 +70,9 @@ class GmailEmulator:
             faults=self.faults,
             log=self._log,
             clock=clock,
+        )
+        self._frontend = Frontend(
+            api=self._api, tokens=self._tokens, concurrency=self._concurrency
         )
         self._oauth = OAuthEndpoints(self._tokens, self._mailboxes, self._log, clock)
         self._server: _Server | None = None
@@ -139,11 +144,12 @@ class GmailEmulator:
         self._quota.units_per_minute = value
 
     @property
-    def max_concurrent_requests(self) -> int | None:
+    def max_concurrent_per_user(self) -> int:
+        """Calls in flight per user (inner batch calls count one each); 0: no limit."""
         return self._concurrency.limit
 
-    @max_concurrent_requests.setter
-    def max_concurrent_requests(self, value: int | None) -> None:
+    @max_concurrent_per_user.setter
+    def max_concurrent_per_user(self, value: int) -> None:
         self._concurrency.limit = value
 
     @property
@@ -182,21 +188,15 @@ class GmailEmulator:
         if self.faults.drop():
             handler.close_connection = True
             return
-        path = urlsplit(handler.path).path
-        authorization = handler.headers.get("Authorization")
-        is_api = path.startswith("/gmail/") or path in BATCH_PATHS
-        user = self._tokens.user_of(authorization) if is_api else None
-        with self._concurrency.slot(user) as admitted:
-            delay = self.latency_ms / 1000 + self.faults.delay()
-            if delay:
-                time.sleep(delay)
-            refused = None if admitted else errors.too_many_concurrent()
-            try:
-                response = self._dispatch(handler, path, body, authorization, refused)
-            except Exception:
-                # The emulator must answer even when it has a bug; the traceback is logged.
-                logger.exception("gmail emulator failed on %s %s", handler.command, handler.path)
-                response = json_response(500, errors.backend_error().body())
+        delay = self.latency_ms / 1000 + self.faults.delay()
+        if delay:
+            time.sleep(delay)
+        try:
+            response = self._dispatch(handler, body)
+        except Exception:
+            # The emulator must answer even when it has a bug; the traceback is logged.
+            logger.exception("gmail emulator failed on %s %s", handler.command, handler.path)
+            response = json_response(500, errors.backend_error().body())
         handler.send_response(response.status)
         for name, value in response.headers:
             handler.send_header(name, value)
@@ -204,25 +204,22 @@ class GmailEmulator:
         handler.end_headers()
         handler.wfile.write(response.body)
 
-    def _dispatch(
-        self,
-        handler: BaseHTTPRequestHandler,
-        path: str,
-        body: bytes,
-        authorization: str | None,
-        refused: errors.ApiError | None,
-    ) -> Response:
+    def _dispatch(self, handler: BaseHTTPRequestHandler, body: bytes) -> Response:
         method = handler.command
+        path = urlsplit(handler.path).path
+        authorization = handler.headers.get("Authorization")
         if path.startswith("/gmail/"):
-            return self._api.call(method, handler.path, authorization, refused=refused)
+            [response] = self._frontend.answer(
+                [Call(method, handler.path, authorization)], in_batch=False
+            )
+            return response
         if path in BATCH_PATHS and method == "POST":
-
-            def inner(inner_method: str, target: str, inner_auth: str | None) -> Response:
-                return self._api.call(
-                    inner_method, target, inner_auth, in_batch=True, refused=refused
-                )
-
-            return batch.handle(inner, handler.headers.get("Content-Type"), body, authorization)
+            return batch.handle(
+                partial(self._frontend.answer, in_batch=True),
+                handler.headers.get("Content-Type"),
+                body,
+                authorization,
+            )
         if path in TOKEN_PATHS and method == "POST":
             return self._oauth.token(parse_qs(body.decode("utf-8", "replace")))
         if path in AUTHORIZE_PATHS and method == "GET":

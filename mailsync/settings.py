@@ -127,11 +127,14 @@ GOOGLE_USERINFO_URL = envstr(
     "GOOGLE_USERINFO_URL", "https://www.googleapis.com/oauth2/v3/userinfo"
 )
 GMAIL_QUOTA_UNITS_PER_MINUTE = envint("GMAIL_QUOTA_UNITS_PER_MINUTE", 6000, minimum=1)
+# Messages the sync hands the client at a time; a batch request holds at most this many.
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:
     raise EnvError("GMAIL_BATCH_SIZE must be at most 50: Gmail rejects larger batches")
-# Batches in flight at once per mailbox: Gmail also limits concurrent requests
-# per user (answering 429, which is retried), so keep this small.
+# Threads fetching batches at once per mailbox. Gmail limits the calls in flight per
+# user, counting each inner call of a batch: the client shares its calls in flight
+# between these threads and adapts them to that limit (syncapp/gmail/inflight.py),
+# never beyond GMAIL_BATCH_SIZE x GMAIL_CONCURRENT_BATCHES.
 GMAIL_CONCURRENT_BATCHES = envint("GMAIL_CONCURRENT_BATCHES", 3, minimum=1)
 # A single HTTP call that takes longer than this is abandoned and retried.
 GMAIL_REQUEST_TIMEOUT_SECONDS = envint("GMAIL_REQUEST_TIMEOUT_SECONDS", 60, minimum=1)

@@ -160,7 +160,7 @@ def test_batches_in_flight_survive_gmails_concurrency_limit(emulate, alice_mailb
     settings.GMAIL_BATCH_SIZE = 10
     settings.GMAIL_CONCURRENT_BATCHES = 3
     emulator = emulate(
-        email=alice_mailbox.email, messages=60, seed=13, latency_ms=50, max_concurrent_requests=1
+        email=alice_mailbox.email, messages=60, seed=13, latency_ms=50, max_concurrent_per_user=1
     )
 
     run = run_sync(alice_mailbox)

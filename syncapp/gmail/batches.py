@@ -1,12 +1,15 @@
-"""Batch requests: up to GMAIL_BATCH_SIZE calls in one HTTP request.
+"""Batch requests: as many calls in one HTTP request as the calls in flight allow.
 
-Only the parts that failed are sent again.
+Each batch holds at most the ids of one `fetch` (GMAIL_BATCH_SIZE), and no more calls
+than the client's share of calls in flight (`inflight`). Only the parts that failed
+are sent again, before the ids not sent yet.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from googleapiclient.discovery import Resource
@@ -15,6 +18,7 @@ from googleapiclient.http import BatchHttpRequest
 
 from syncapp.gmail.errors import GmailError
 from syncapp.gmail.failures import Backoff, Failure, classify
+from syncapp.gmail.inflight import CallsInFlight
 from syncapp.gmail.pacing import TokenBucket
 from syncapp.gmail.results import FetchResult
 
@@ -39,12 +43,14 @@ class BatchFetcher:
         endpoint: str,
         http: Callable[[], object],
         bucket: TokenBucket,
+        in_flight: CallsInFlight,
         backoff: Backoff,
         after_call: Callable[[], None],
     ) -> None:
         self._batch_uri = endpoint + "batch"
         self._http = http
         self._bucket = bucket
+        self._in_flight = in_flight
         self._backoff = backoff
         # Saves a token the call may have refreshed.
         self._after_call = after_call
@@ -52,24 +58,28 @@ class BatchFetcher:
     def fetch(
         self, ids: list[str], *, resource: Resource, method: str, format: str, result: FetchResult
     ) -> None:
-        """Fetch `ids` in one batch into `result`, sending the parts that failed again."""
-        pending = ids
+        """Fetch `ids` into `result`, sending the parts that failed again."""
+        pending = deque(ids)
         deadline = None
         attempt = 0
         while pending:
-            failures = self._send(pending, resource, method, format, result)
+            grant = self._in_flight.acquire(len(pending))
+            sent = [pending.popleft() for _ in range(grant.calls)]
+            failures: dict[str, Failure] = {}
+            try:
+                failures = self._send(sent, resource, method, format, result)
+            finally:
+                refused = sum(1 for failure in failures.values() if failure.concurrent)
+                self._in_flight.release(grant, refused=refused)
             if not failures:
-                return
-            fatal = [failure for failure in failures.values() if not failure.retryable]
-            if fatal:
-                raise GmailError(f"Gmail refused to send messages: {fatal[0].reason}")
-            retry_at = max((f.retry_at for f in failures.values() if f.retry_at), default=None)
-            failure = next(iter(failures.values()))
+                continue
+            worst = _worst(failures.values())
             deadline = deadline or self._backoff.deadline()
-            self._backoff.wait(attempt, Failure(True, failure.reason, retry_at), deadline)
+            self._backoff.wait(attempt, worst, deadline)
             attempt += 1
-            pending = [item_id for item_id in pending if item_id in failures]
-            logger.info("retrying %d of %d in a batch: %s", len(pending), len(ids), failure.reason)
+            retried = [item_id for item_id in sent if item_id in failures]
+            pending.extendleft(reversed(retried))
+            logger.info("retrying %d of %d in a batch: %s", len(retried), len(sent), worst.reason)
 
     def _send(
         self, ids: list[str], resource: Resource, method: str, format: str, result: FetchResult
@@ -90,6 +100,18 @@ class BatchFetcher:
         finally:
             self._after_call()
         return failures
+
+
+def _worst(failures: Iterable[Failure]) -> Failure:
+    """The failure to act on for a batch: fatal first, then the longest wait."""
+    failures = list(failures)
+    fatal = [failure for failure in failures if not failure.retryable]
+    if fatal:
+        raise GmailError(f"Gmail refused to send messages: {fatal[0].reason}")
+    # A quota 429 or a server error calls for a longer wait than a concurrency 429.
+    slowest = [failure for failure in failures if not failure.concurrent] or failures
+    retry_at = max((f.retry_at for f in slowest if f.retry_at), default=None)
+    return Failure(True, slowest[0].reason, retry_at, concurrent=slowest[0].concurrent)
 
 
 def _collect(

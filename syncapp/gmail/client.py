@@ -1,9 +1,10 @@
 """The only code that talks to Gmail.
 
 It wraps google-api-python-client with what a long sync needs: pacing by the
-per-user quota (`pacing`), batches of at most GMAIL_BATCH_SIZE that retry only their
-failed parts (`batches`), backoff with jitter that honours Gmail's "Retry after", a
-bound on how long any call may keep retrying (`failures`), and token refreshes saved back.
+per-user quota (`pacing`), calls in flight adapted to Gmail's per-user concurrency limit
+(`inflight`), batches that retry only their failed parts (`batches`), backoff with jitter
+that honours Gmail's "Retry after", a bound on how long any call may keep retrying
+(`failures`), and token refreshes saved back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from googleapiclient.errors import HttpError
 from syncapp.gmail.batches import UNITS, BatchFetcher
 from syncapp.gmail.errors import GmailError, HistoryExpired
 from syncapp.gmail.failures import Backoff, classify
+from syncapp.gmail.inflight import CallsInFlight
 from syncapp.gmail.pacing import TokenBucket
 from syncapp.gmail.results import FetchResult, HistoryPage, MessagePage
 
@@ -58,6 +60,7 @@ class GmailClient:
         client_secret: str,
         quota_units_per_minute: int,
         batch_size: int,
+        max_calls_in_flight: int,
         request_timeout: float,
         retry_budget: float,
         clock: Callable[[], float] = time.time,
@@ -88,11 +91,14 @@ class GmailClient:
             clock=clock,
             sleep=sleep,
         )
+        # Shared by the threads fetching for this mailbox: Gmail limits calls in flight per user.
+        self.in_flight = CallsInFlight(maximum=max_calls_in_flight)
         self._backoff = Backoff(budget=retry_budget, bucket=self.bucket, clock=clock, sleep=sleep)
         self._batches = BatchFetcher(
             endpoint=endpoint,
             http=self._thread_http,
             bucket=self.bucket,
+            in_flight=self.in_flight,
             backoff=self._backoff,
             after_call=self._save_refreshed_token,
         )
@@ -207,6 +213,8 @@ class GmailClient:
         attempt = 0
         while True:
             self.bucket.acquire(UNITS[method])
+            grant = self.in_flight.acquire(1)
+            failure = None
             try:
                 return make_request().execute(http=self._http, num_retries=0)
             except HttpError as exc:
@@ -216,6 +224,7 @@ class GmailClient:
             except Exception as exc:
                 failure = classify(exc)
             finally:
+                self.in_flight.release(grant, refused=int(bool(failure and failure.concurrent)))
                 self._save_refreshed_token()
             if not failure.retryable:
                 raise GmailError(f"Gmail refused {method}: {failure.reason}")
@@ -244,6 +253,8 @@ def gmail_client_for(mailbox, *, on_token_refresh: TokenSaver, **overrides) -> G
         "client_secret": settings.GOOGLE_CLIENT_SECRET,
         "quota_units_per_minute": settings.GMAIL_QUOTA_UNITS_PER_MINUTE,
         "batch_size": settings.GMAIL_BATCH_SIZE,
+        # Never more than the engine's batches in flight could hold.
+        "max_calls_in_flight": settings.GMAIL_BATCH_SIZE * settings.GMAIL_CONCURRENT_BATCHES,
         "request_timeout": settings.GMAIL_REQUEST_TIMEOUT_SECONDS,
         "retry_budget": settings.GMAIL_RETRY_BUDGET_SECONDS,
     }

@@ -23,6 +23,11 @@ RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 RETRY_AFTER = re.compile(r"Retry after (\d{4}-\d\d-\d\dT[\d:.]+Z)")
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 32.0
+TOO_MANY_CONCURRENT = "Too many concurrent requests for user"
+# Gmail's concurrency limit clears as soon as other calls finish, and by then the
+# client has fewer calls in flight: a short wait is enough.
+CONCURRENCY_BACKOFF_BASE_SECONDS = 0.1
+CONCURRENCY_BACKOFF_CAP_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,8 @@ class Failure:
     retryable: bool
     reason: str
     retry_at: float | None = None
+    # Gmail's per-user concurrency limit, not its quota.
+    concurrent: bool = False
 
 
 def classify(exc: Exception) -> Failure:
@@ -54,6 +61,8 @@ def _classify_http(exc: HttpError) -> Failure:
     error = _error_body(exc)
     message = error.get("message") or exc.reason or f"HTTP {status}"
     reasons = {item.get("reason") for item in error.get("errors", [])}
+    if status == 429 and TOO_MANY_CONCURRENT in message:
+        return Failure(True, "too many concurrent requests", concurrent=True)
     if status == 429 or (status == 403 and reasons & RATE_LIMIT_REASONS):
         return Failure(True, f"rate limited ({message})", _retry_at(message))
     if status >= 500:
@@ -67,7 +76,7 @@ class Backoff:
     """Waits between attempts, or gives up (GmailUnavailable) past the deadline.
 
     It waits until Gmail's "Retry after" when Gmail names one, else exponentially
-    longer with jitter.
+    longer with jitter (starting shorter after a concurrency 429).
     """
 
     def __init__(
@@ -93,7 +102,10 @@ class Backoff:
             delay = max(0.0, failure.retry_at - now) + random.uniform(0, 0.25)
             self._bucket.pause_until(failure.retry_at)
         else:
-            ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+            base, cap = BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
+            if failure.concurrent:
+                base, cap = CONCURRENCY_BACKOFF_BASE_SECONDS, CONCURRENCY_BACKOFF_CAP_SECONDS
+            ceiling = min(cap, base * 2**attempt)
             delay = random.uniform(ceiling / 2, ceiling)
         if now + delay > deadline:
             raise GmailUnavailable(

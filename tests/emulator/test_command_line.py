@@ -1,5 +1,6 @@
 """`python -m gmail_emulator` (and `manage.py gmail_emulator`) serve until terminated."""
 
+import argparse
 import os
 import signal
 import socket
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
+
+from gmail_emulator import cli
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 COMMANDS = {
@@ -68,6 +71,20 @@ def test_it_prints_its_url_serves_gmail_and_stops_on_a_signal(command, stop):
     assert profile["messagesTotal"] == 30
     assert process.returncode == 0
     assert process.stdout.read() == ""
+
+
+def emulator_for(*argv: str):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return cli.emulator_from(vars(parser.parse_args(argv)))
+
+
+def test_the_concurrency_limit_is_on_unless_turned_off():
+    default = emulator_for()
+    unlimited = emulator_for("--max-concurrent-per-user", "0")
+
+    assert default.max_concurrent_per_user == 10
+    assert unlimited.max_concurrent_per_user == 0
 
 
 IMPORT_EVERY_MODULE = """

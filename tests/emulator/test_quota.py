@@ -1,4 +1,4 @@
-"""Per-user quota and the concurrency limit, answered like Google."""
+"""Per-user quota, answered like Google."""
 
 import json
 import re
@@ -8,7 +8,6 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from gmail_emulator.errors import retry_time
-from gmail_emulator.quota import ConcurrencyLimit
 from tests.plugins.emulator import gmail_batch, gmail_service
 
 RETRY_AFTER = re.compile(
@@ -85,34 +84,6 @@ def test_quota_can_be_lifted_while_running(make_gmail_emulator):
     emulator.quota_units_per_minute = None
 
     assert profile.execute()["emailAddress"]
-
-
-def test_over_the_concurrency_cap_answers_too_many_concurrent_requests(make_gmail_emulator):
-    emulator = make_gmail_emulator(max_concurrent_requests=0)
-
-    with pytest.raises(HttpError) as raised:
-        gmail_service(emulator).users().getProfile(userId="me").execute()
-
-    assert raised.value.status_code == 429
-    error = json.loads(raised.value.content)["error"]
-    assert error["message"] == "Too many concurrent requests for user"
-    assert error["errors"][0]["reason"] == "rateLimitExceeded"
-
-
-def test_the_concurrency_limit_counts_requests_in_flight_per_user():
-    limit = ConcurrencyLimit(2)
-
-    with (
-        limit.slot("a") as first,
-        limit.slot("a") as second,
-        limit.slot("a") as third,
-        limit.slot("b") as other_user,
-    ):
-        pass
-    with limit.slot("a") as after:
-        pass
-
-    assert (first, second, third, other_user, after) == (True, True, False, True, True)
 
 
 def test_retry_times_are_utc_with_milliseconds():

@@ -34,6 +34,7 @@ def client_for(emulator, clock, *, saved=None, **options):
         "client_secret": "secret",
         "quota_units_per_minute": 6_000_000,
         "batch_size": 50,
+        "max_calls_in_flight": 150,
         "request_timeout": 10,
         "retry_budget": 300,
         "clock": clock.time,
@@ -170,3 +171,33 @@ def test_it_paces_itself_to_the_configured_quota(emulator, clock):
     # 300 units at 10 units a second, less the one batch the bucket holds.
     assert clock.time() - started >= 5.0
     assert all(r.status == 200 for r in gets(emulator))
+
+
+def test_it_retries_only_the_calls_refused_for_concurrency_and_settles_under_the_limit(
+    emulator, clock
+):
+    emulator.max_concurrent_per_user = 2
+    client = client_for(emulator, clock)
+    ids = emulator.mailbox().message_ids()[:20]
+
+    result = client.get_messages(ids)
+
+    assert sorted(result.found) == sorted(ids)
+    fetched = Counter(r.message_id for r in gets(emulator) if r.status == 200)
+    assert fetched == dict.fromkeys(ids, 1)
+    # 5 sent, 3 refused; then 3 sent, 1 refused; then 2 at a time.
+    assert Counter(r.status for r in gets(emulator)) == {200: 20, 429: 4}
+    assert client.in_flight.limit == 2
+    # A concurrency 429 clears when other calls finish: short waits, and quota untouched.
+    assert clock.slept and max(clock.slept) <= 2.0
+    assert client.bucket.rate == client.bucket.configured_rate
+
+
+def test_it_keeps_more_calls_in_flight_while_gmail_allows_them(emulator, clock):
+    client = client_for(emulator, clock)
+
+    client.get_messages(emulator.mailbox().message_ids()[:45])
+
+    assert all(r.status == 200 for r in gets(emulator))
+    # Windows of 5, 6, 7, 8, 9 and 10 calls answered: one more call each time.
+    assert client.in_flight.limit == 11
