@@ -5,6 +5,7 @@ Every call, inner batch calls included, ends in one request-log entry.
 
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import errors, render
@@ -23,6 +24,13 @@ MAX_RESULTS = 500
 DEFAULT_MAX_RESULTS = 100
 
 Query = dict[str, list[str]]
+
+
+class Answer(NamedTuple):
+    response: Response
+    units: int  # quota units charged: what the call cost Gmail to serve
+
+
 Handler = Callable[[EmulatedMailbox, tuple[str, ...], Query], dict]
 
 _USER = r"^/gmail/v1/users/([^/]+)"
@@ -74,7 +82,7 @@ class GmailApi:
         *,
         in_batch: bool = False,
         refused: errors.ApiError | None = None,
-    ) -> Response:
+    ) -> Answer:
         """Answer one API call; `refused` is an error to answer once the caller is known."""
         now = self._clock()
         url = urlsplit(target)
@@ -118,7 +126,7 @@ class GmailApi:
                 units=units,
             )
         )
-        return response
+        return Answer(response, units)
 
 
 def _route(path: str) -> tuple[str | None, str, tuple[str, ...]]:

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
 from .server import GmailEmulator
+from .timing import DEFAULT_BATCH_PARALLELISM, DEFAULT_SERVICE_JITTER, DEFAULT_SERVICE_MS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CONCURRENT_PER_USER,
         help="calls in flight per user, each inner call of a batch counting one; 0: no limit",
     )
+    parser.add_argument(
+        "--service-ms",
+        type=float,
+        default=DEFAULT_SERVICE_MS,
+        help="how long a messages.get takes to serve (other calls in proportion to their cost)",
+    )
+    parser.add_argument(
+        "--service-jitter",
+        type=float,
+        default=DEFAULT_SERVICE_JITTER,
+        help="spread of the log-normal factor service times are multiplied by; 0: none",
+    )
+    parser.add_argument(
+        "--batch-parallelism",
+        type=int,
+        default=DEFAULT_BATCH_PARALLELISM,
+        help="inner calls of one batch served at once",
+    )
 
 
 def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
@@ -43,6 +62,9 @@ def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
         quota_units_per_minute=options["quota_units_per_minute"],
         latency_ms=options["latency_ms"],
         max_concurrent_per_user=options["max_concurrent_per_user"],
+        service_ms=options["service_ms"],
+        service_jitter=options["service_jitter"],
+        batch_parallelism=options["batch_parallelism"],
         host=options["host"],
         port=options["port"],
     )

@@ -20,6 +20,12 @@ from .oauth import OAuthEndpoints, TokenStore
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER, ConcurrencyLimit, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
+from .timing import (
+    DEFAULT_BATCH_PARALLELISM,
+    DEFAULT_SERVICE_JITTER,
+    DEFAULT_SERVICE_MS,
+    ServiceTime,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +51,13 @@ class GmailEmulator:
         latency_ms: float = 0,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
         max_concurrent_per_user: int = DEFAULT_MAX_CONCURRENT_PER_USER,
+        service_ms: float = DEFAULT_SERVICE_MS,
+        service_jitter: float = DEFAULT_SERVICE_JITTER,
+        batch_parallelism: int = DEFAULT_BATCH_PARALLELISM,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.seed = seed
         self.latency_ms = latency_ms
@@ -55,6 +65,7 @@ class GmailEmulator:
         self._host = host
         self._port = port
         self._clock = clock
+        self._sleep = sleep
         self._history_window = history_window_seconds
         self._mailboxes = Mailboxes(
             self._new_mailbox(email, messages=messages, seed=seed), self._new_mailbox
@@ -72,7 +83,12 @@ class GmailEmulator:
             clock=clock,
         )
         self._frontend = Frontend(
-            api=self._api, tokens=self._tokens, concurrency=self._concurrency
+            api=self._api,
+            tokens=self._tokens,
+            concurrency=self._concurrency,
+            service_time=ServiceTime(service_ms=service_ms, jitter=service_jitter, seed=seed),
+            batch_parallelism=batch_parallelism,
+            sleep=sleep,
         )
         self._oauth = OAuthEndpoints(self._tokens, self._mailboxes, self._log, clock)
         self._server: _Server | None = None
@@ -188,9 +204,10 @@ class GmailEmulator:
         if self.faults.drop():
             handler.close_connection = True
             return
+        # The network's share, paid once per HTTP request whatever it holds.
         delay = self.latency_ms / 1000 + self.faults.delay()
         if delay:
-            time.sleep(delay)
+            self._sleep(delay)
         try:
             response = self._dispatch(handler, body)
         except Exception:
