@@ -63,7 +63,11 @@ class BatchFetcher:
         deadline = None
         attempt = 0
         while pending:
-            grant = self._in_flight.acquire(len(pending))
+            # Quota first, so that the calls counted in flight are on their way to Gmail.
+            wanted = self._in_flight.share(len(pending))
+            self._bucket.acquire(UNITS[method] * wanted)
+            grant = self._in_flight.acquire(wanted)
+            self._bucket.refund(UNITS[method] * (wanted - grant.calls))
             sent = [pending.popleft() for _ in range(grant.calls)]
             failures: dict[str, Failure] = {}
             try:
@@ -84,9 +88,8 @@ class BatchFetcher:
     def _send(
         self, ids: list[str], resource: Resource, method: str, format: str, result: FetchResult
     ) -> dict[str, Failure]:
-        """One batch request; the failures of its parts, by id."""
+        """One batch request, paid for; the failures of its parts, by id."""
         failures: dict[str, Failure] = {}
-        self._bucket.acquire(UNITS[method] * len(ids))
         batch = BatchHttpRequest(
             callback=partial(_collect, result=result, failures=failures),
             batch_uri=self._batch_uri,

@@ -7,13 +7,21 @@ starts low, grows by one call after each window of `limit` calls answered withou
 429, and shrinks by 30% when one comes. It then grows back to just below the level that
 was refused, and tries that level again only after PROBE_AFTER_WINDOWS quiet windows, so
 that a client settled under Gmail's limit meets that 429 rarely.
+
+Like TCP (RFC 7661), it grows only in windows that used it: while quota pacing holds
+the calls back, answered calls say nothing about Gmail's limit. Callers pay their quota
+before taking calls (`share` says how many to pay for), so that the calls counted in
+flight are the ones Gmail sees.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
 
 # Clients known to work with Gmail keep about five fetches in flight.
 INITIAL_CALLS = 5
@@ -43,7 +51,14 @@ class CallsInFlight:
         self._refused_at: int | None = None
         self._answered = 0
         self._quiet_windows = 0
+        # Whether the calls in flight reached the limit during the current window.
+        self._used = False
         self._changed = threading.Condition()
+
+    def share(self, wanted: int) -> int:
+        """How many of `wanted` calls this thread may expect to take now: its fair share."""
+        with self._changed:
+            return max(1, min(wanted, self._share()))
 
     def acquire(self, wanted: int) -> Grant:
         """Wait for a free call, then take up to `wanted`, and no more than a fair share.
@@ -57,10 +72,11 @@ class CallsInFlight:
                 self._changed.wait_for(lambda: self._in_flight < self.limit)
             finally:
                 self._waiting -= 1
-            share = math.ceil(self.limit / (self._grants + self._waiting + 1))
-            calls = max(1, min(wanted, self.limit - self._in_flight, share))
+            calls = max(1, min(wanted, self.limit - self._in_flight, self._share()))
             self._in_flight += calls
             self._grants += 1
+            if self._in_flight >= self.limit:
+                self._used = True
             return Grant(calls, self._generation)
 
     def release(self, grant: Grant, *, refused: int) -> None:
@@ -75,18 +91,31 @@ class CallsInFlight:
                 self._count_answered(grant.calls)
             self._changed.notify_all()
 
+    def _share(self) -> int:
+        # The asking thread, the others waiting, and those holding calls.
+        return math.ceil(self.limit / (self._grants + self._waiting + 1))
+
     def _shrink(self) -> None:
         self._refused_at = self.limit
         self.limit = max(1, math.floor(self.limit * DECREASE))
+        logger.info(
+            "Gmail refused calls for concurrency: calls in flight %d -> %d",
+            self._refused_at,
+            self.limit,
+        )
         self._generation += 1
         self._answered = 0
         self._quiet_windows = 0
+        self._used = False
 
     def _count_answered(self, calls: int) -> None:
         self._answered += calls
         if self._answered < self.limit:
             return
         self._answered = 0
+        used, self._used = self._used, self._in_flight >= self.limit
+        if not used:
+            return
         self._quiet_windows += 1
         if self._refused_at is not None and self.limit >= self._refused_at:
             # A whole window at the refused level went through: Gmail allows more now.

@@ -110,3 +110,23 @@ def test_a_thread_waits_until_calls_are_given_back():
 
     assert waiting_while_held
     assert [grant.calls for grant in granted] == [2]
+
+
+def test_it_does_not_grow_while_its_calls_go_unused():
+    # Quota pacing lets one call out at a time: Gmail's limit is never tested.
+    in_flight = CallsInFlight(maximum=150)
+
+    for _ in range(100):
+        in_flight.release(in_flight.acquire(1), refused=0)
+
+    assert in_flight.limit == INITIAL_CALLS
+
+
+def test_a_thread_is_told_its_share_before_it_pays_quota_for_it():
+    in_flight = CallsInFlight(maximum=150, initial=10)
+    held = in_flight.acquire(4)
+
+    assert in_flight.share(50) == 5
+    assert in_flight.share(3) == 3
+    in_flight.release(held, refused=0)
+    assert in_flight.share(50) == 10
