@@ -50,6 +50,7 @@ class EmulatorProcess:
         messages: int,
         seed: int = 1,
         email: str = "demo@example.com",
+        profile: str = "realistic",
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
         log_dir: Path,
@@ -62,6 +63,7 @@ class EmulatorProcess:
             f"--messages={messages}",
             f"--seed={seed}",
             f"--email={email}",
+            f"--profile={profile}",
             f"--latency-ms={latency_ms}",
         ]
         if quota_units_per_minute is not None:

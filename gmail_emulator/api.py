@@ -179,7 +179,7 @@ def _get_attachment(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Qu
     part = render.attachment_part(content(record.source).root, message_id, attachment_id)
     if part is None:
         raise errors.bad_request("Invalid attachment token")
-    return {"size": len(part.body), "data": part.data}
+    return {"size": part.size, "data": part.base64url()}
 
 
 def _list_threads(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Query) -> dict:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import TextIO
 
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
 from .server import GmailEmulator
 from .timing import DEFAULT_BATCH_PARALLELISM, DEFAULT_SERVICE_JITTER, DEFAULT_SERVICE_MS
@@ -18,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--email", default="demo@example.com")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="the generated mailbox's shape: realistic mail, or tiny messages for unit tests",
+    )
     parser.add_argument(
         "--quota-units-per-minute",
         type=float,
@@ -59,6 +66,7 @@ def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
         messages=options["messages"],
         seed=options["seed"],
         email=options["email"],
+        profile=options["profile"],
         quota_units_per_minute=options["quota_units_per_minute"],
         latency_ms=options["latency_ms"],
         max_concurrent_per_user=options["max_concurrent_per_user"],

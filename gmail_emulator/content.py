@@ -1,12 +1,15 @@
 """The content of one message (raw bytes, parts tree, snippet), built when first asked for.
 
 A generated message is its own top-level headers, written per message with the
-`email` package's folding, followed by a pooled MIME body (see `corpus`); its
+`email` package's folding, followed by a pooled MIME body (see `pool`); its
 parts tree is the pooled body's tree with the top headers prepended, exactly what
-parsing the whole message would give (a test checks that). Other messages
-(hostile ones, `add_message`) are stored as raw bytes and parsed in full.
+parsing the whole message would give (a test checks that). A message with
+attachments puts that body and its files in a multipart/mixed (see `mixed`), the
+files' bytes made only when asked for. Other messages (hostile ones, `add_message`)
+are stored as raw bytes and parsed in full.
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,8 +17,11 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from typing import NamedTuple
 
-from . import corpus, mime
+from . import corpus, mime, pool
+from .blobs import Blob
+from .mixed import Attachment, Chunk, with_attachments
 from .policy import POLICY
+from .trace import trace_lines
 
 
 class GeneratedSource(NamedTuple):
@@ -32,6 +38,10 @@ class GeneratedSource(NamedTuple):
     subject: str
     # Gmail ids of the earlier messages of the thread, oldest first.
     references: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    # Whether to write the trace headers (Received, DKIM...) Gmail adds to received mail.
+    trace: bool = False
+    stream: str = ""  # the profile's stream (category) the message belongs to
 
 
 class RawSource(NamedTuple):
@@ -43,9 +53,22 @@ Source = GeneratedSource | RawSource
 
 @dataclass(frozen=True, slots=True)
 class MessageContent:
-    raw: bytes
     root: mime.Part
     snippet: str
+    # The raw message: bytes as they are, and attachments' blobs as their base64 lines.
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(
+            chunk.mime_encoded_size() if isinstance(chunk, Blob) else len(chunk)
+            for chunk in self.chunks
+        )
+
+    def raw(self) -> bytes:
+        return b"".join(
+            chunk.mime_encoded() if isinstance(chunk, Blob) else chunk for chunk in self.chunks
+        )
 
 
 def rfc822_message_id(gmail_id: str) -> str:
@@ -58,20 +81,23 @@ def content(source: Source) -> MessageContent:
     """Build (or fetch from the bounded cache) a message's content."""
     if isinstance(source, RawSource):
         parsed = mime.parse_message(source.raw)
-        return MessageContent(raw=source.raw, root=parsed.root, snippet=parsed.snippet)
-    body_raw, body = corpus.body(source.seed, source.kind, source.variant)
+        return MessageContent(parsed.root, parsed.snippet, (source.raw,))
+    body_raw, body = pool.body(source.seed, source.kind, source.variant)
     block = b"".join(_header_lines(source))
+    if source.attachments:
+        root, chunks = with_attachments(
+            message_id=source.message_id,
+            header_block=block,
+            body_raw=body_raw,
+            body_root=body.root,
+            attachments=source.attachments,
+        )
+        return MessageContent(root, body.snippet, chunks)
     top = body.root
-    root = mime.Part(
-        part_id="",
-        mime_type=top.mime_type,
-        filename="",
-        headers=mime.header_json(mime.header_pairs(block)) + top.headers,
-        body=top.body,
-        parts=top.parts,
-        data=top.data,
+    root = dataclasses.replace(
+        top, headers=mime.header_json(mime.header_pairs(block)) + top.headers
     )
-    return MessageContent(raw=block + body_raw, root=root, snippet=body.snippet)
+    return MessageContent(root, body.snippet, (block + body_raw,))
 
 
 def _header_lines(source: GeneratedSource) -> list[bytes]:
@@ -84,6 +110,13 @@ def _header_lines(source: GeneratedSource) -> list[bytes]:
     lines = []
     if not source.outgoing:
         lines.append(fold("Delivered-To", source.owner))
+        if source.trace:
+            lines += trace_lines(
+                message_id=source.message_id,
+                owner=source.owner,
+                sender=corpus.CORRESPONDENTS[source.correspondent][1],
+                internal_ms=source.internal_ms,
+            )
     lines.append(fold("Date", format_datetime(sent.astimezone(timezone(offset)))))
     if source.outgoing:
         lines += [fold("From", source.owner), fold("To", correspondent)]

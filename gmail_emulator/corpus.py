@@ -1,14 +1,10 @@
 """Deterministic raw material for generated mail: people, subjects, and MIME bodies.
 
-Bodies are real MIME entities built with the stdlib `email` package. Building
-and parsing one costs about a millisecond, far too slow to do for every
-`messages.get`, so each mailbox draws its bodies from a pool of
-`BODY_VARIANTS` variants per kind, built on first use and cached; what makes each
-message unique (its top-level headers) is written per message.
+Bodies are real MIME entities built with the stdlib `email` package; `pool` keeps
+`BODY_VARIANTS` of each kind per mailbox.
 """
 
 import email.charset
-import functools
 import html
 import random
 import struct
@@ -21,14 +17,13 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from io import BytesIO
 
-from . import mime
 from .policy import POLICY
 
 BODY_VARIANTS = 48
 KINDS = ("plain", "alternative", "attachment", "image", "latin1", "international")
 KIND_WEIGHTS = (30, 34, 12, 6, 8, 10)
 
-CORRESPONDENTS = (
+_MIXED = (
     ("Alice Martin", "alice.martin@example.org"),
     ("Bob Chen", "bob@chen.example.net"),
     ("José Müller", "jose.mueller@example.de"),
@@ -49,6 +44,52 @@ CORRESPONDENTS = (
     ("Kofi Mensah", "kofi@example.gh"),
     ("Lena Schmidt", "lena.schmidt@example.de"),
     ("Ana Souza 🌻", "ana.souza@example.br"),
+)
+# Senders of automated mail, by the stream (Gmail category) of the mail they send.
+_SENDERS = {
+    "promotions": (
+        ("Northwind Outfitters", "news@northwind.example.com"),
+        ("Fjällräven Deals", "deals@fjallraven.example.se"),
+        ("Contoso Books", "offers@contoso-books.example.com"),
+        ("Café Lumière", "bonjour@cafe-lumiere.example.fr"),
+        ("GreenLeaf Grocer", "hello@greenleaf.example.com"),
+        ("Tailspin Travel", "promo@tailspin.example.com"),
+        ("Newsletter Team", "news@letters.example.com"),
+    ),
+    "updates": (
+        ("Bank Alerts", "alerts@bank.example.com"),
+        ("Parcel Tracking", "noreply@parcels.example.com"),
+        ("The Travel Desk", "bookings@travel.example.com"),
+        ("Acme Cloud Billing", "billing@acme-cloud.example.com"),
+        ("GitHub", "notifications@github.example.com"),
+        ("City Utilities", "no-reply@utilities.example.org"),
+    ),
+    "social": (
+        ("Friendface", "notification@friendface.example.com"),
+        ("LinkedIn-ish", "messages-noreply@linked.example.com"),
+        ("Photogram", "no-reply@photogram.example.com"),
+    ),
+    "forums": (
+        ("python-dev", "python-dev@lists.example.org"),
+        ("Gardening Club", "gardening@groups.example.com"),
+        ("Forum Digest", "digest@forum.example.org"),
+    ),
+}
+# The tiny profile draws from the first MIXED_CORRESPONDENTS: people and a few services.
+CORRESPONDENTS = _MIXED + tuple(
+    dict.fromkeys(
+        sender for senders in _SENDERS.values() for sender in senders if sender not in _MIXED
+    )
+)
+MIXED_CORRESPONDENTS = len(_MIXED)
+SENDERS = {
+    stream: tuple(CORRESPONDENTS.index(sender) for sender in senders)
+    for stream, senders in _SENDERS.items()
+}
+PEOPLE = tuple(
+    index
+    for index in range(MIXED_CORRESPONDENTS)
+    if not any(index in senders for senders in SENDERS.values())
 )
 TIMEZONES = (-480, -420, -300, -240, 0, 60, 120, 330, 540, 600)
 
@@ -94,8 +135,8 @@ _ACCENTED_TEXT = (
     "café naïve résumé façade Grüße Straße crème brûlée déjà vu jalapeño smörgåsbord "
     "coöperate élan fiancée piñata Zürich"
 )
-_WORDS = tuple(_TEXT.split())
-_ACCENTED_WORDS = tuple(_ACCENTED_TEXT.split())
+WORDS = tuple(_TEXT.split())
+ACCENTED_WORDS = tuple(_ACCENTED_TEXT.split())
 _INTERNATIONAL = (
     "日本語のテキストです。",
     "こんにちは、世界。",
@@ -117,16 +158,8 @@ def subject(rng: random.Random) -> str:
     text = rng.choice(_OPENERS) + topic
     if rng.random() < 0.1:
         # Long enough that the header has to be folded.
-        text += " - " + " ".join(rng.choices(_WORDS, k=14))
+        text += " - " + " ".join(rng.choices(WORDS, k=14))
     return text[0].upper() + text[1:]
-
-
-@functools.lru_cache(maxsize=1024)
-def body(seed: int, kind: str, variant: int) -> tuple[bytes, mime.ParsedMessage]:
-    """The MIME body (its own headers included) of one pool entry, and its parse."""
-    rng = random.Random(f"body:{seed}:{kind}:{variant}")
-    raw = serialize(_BUILDERS[kind](rng))
-    return raw, mime.parse_message(raw)
 
 
 def serialize(message: Message) -> bytes:
@@ -185,7 +218,7 @@ def png_bytes(rng: random.Random, size: int = 16) -> bytes:
     )
 
 
-def _paragraphs(rng: random.Random, words: tuple[str, ...] | list[str], count: int) -> list[str]:
+def sentences(rng: random.Random, words: tuple[str, ...] | list[str], count: int) -> list[str]:
     result = []
     for _ in range(count):
         sentence = " ".join(rng.choices(words, k=rng.randrange(12, 40)))
@@ -205,7 +238,7 @@ def _charset(name: str, body_encoding: int | None) -> email.charset.Charset:
 
 
 def _plain(rng: random.Random) -> Message:
-    paragraphs = _paragraphs(rng, _WORDS, rng.randrange(1, 5))
+    paragraphs = sentences(rng, WORDS, rng.randrange(1, 5))
     text = "Hi,\n\n" + "\n\n".join(paragraphs) + "\n\nCheers\n"
     style = rng.randrange(3)
     if style == 0:
@@ -225,7 +258,7 @@ def _alternative_of(rng: random.Random, paragraphs: list[str], charset: str) -> 
 
 
 def _alternative(rng: random.Random) -> Message:
-    return _alternative_of(rng, _paragraphs(rng, _WORDS, rng.randrange(1, 6)), "utf-8")
+    return _alternative_of(rng, sentences(rng, WORDS, rng.randrange(1, 6)), "utf-8")
 
 
 def _attachment(rng: random.Random) -> Message:
@@ -258,7 +291,7 @@ def _image(rng: random.Random) -> Message:
 
 
 def _latin1(rng: random.Random) -> Message:
-    paragraphs = _paragraphs(rng, _WORDS + _ACCENTED_WORDS, rng.randrange(1, 4))
+    paragraphs = sentences(rng, WORDS + ACCENTED_WORDS, rng.randrange(1, 4))
     if rng.random() < 0.5:
         return MIMEText("\n\n".join(paragraphs) + "\n", "plain", "iso-8859-1")
     return _alternative_of(rng, paragraphs, "iso-8859-1")
@@ -267,7 +300,7 @@ def _latin1(rng: random.Random) -> Message:
 def _international(rng: random.Random) -> Message:
     paragraphs = [
         " ".join(rng.choices(_INTERNATIONAL, k=rng.randrange(2, 6))) + " " + sentence
-        for sentence in _paragraphs(rng, _WORDS, rng.randrange(1, 4))
+        for sentence in sentences(rng, WORDS, rng.randrange(1, 4))
     ]
     alternative = MIMEMultipart("alternative", boundary=boundary(rng))
     utf8 = _charset("utf-8", email.charset.BASE64)
@@ -276,7 +309,7 @@ def _international(rng: random.Random) -> Message:
     return alternative
 
 
-_BUILDERS = {
+BUILDERS = {
     "plain": _plain,
     "alternative": _alternative,
     "attachment": _attachment,

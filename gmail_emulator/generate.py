@@ -14,23 +14,12 @@ from typing import NamedTuple
 
 from . import corpus, hostile
 from .content import GeneratedSource, RawSource, Source, content, rfc822_message_id
+from .traits import Profile
 
 # Generated mail spans about three years before this instant (2025-06-01T00:00:00Z).
 END_MS = 1_748_736_000_000
 SPAN_MS = 3 * 365 * 24 * 3600 * 1000
 FIRST_HISTORY_ID = 100_000
-
-_THREAD_SIZES = (1, 2, 3, 4, 5, 6)
-_THREAD_SIZE_WEIGHTS = (52, 20, 12, 8, 5, 3)
-_CATEGORIES = (
-    "CATEGORY_PERSONAL",
-    "CATEGORY_SOCIAL",
-    "CATEGORY_PROMOTIONS",
-    "CATEGORY_UPDATES",
-    "CATEGORY_FORUMS",
-)
-_CATEGORY_WEIGHTS = (50, 10, 20, 15, 5)
-_USER_LABELS = ("Label_1", "Label_2", "Label_3", "Label_4", "Label_5")
 
 
 class MessageRecord(NamedTuple):
@@ -55,16 +44,17 @@ class GeneratedMailbox:
 class MailGenerator:
     """Generates a mailbox's initial mail, then the mail `add_messages` delivers."""
 
-    def __init__(self, seed: int, owner: str) -> None:
+    def __init__(self, seed: int, owner: str, profile: Profile) -> None:
         self.seed = seed
         self.owner = owner
+        self.profile = profile
         self._rng = random.Random(f"mailbox:{seed}")
         self._used_ids: set[str] = set()
 
     def initial(self, count: int) -> GeneratedMailbox:
         rng = self._rng
         hostile_raw = hostile.hostile_messages(self.owner, self.seed) if count >= 10 else {}
-        timeline, hostile_threads = self._timeline(count, list(hostile_raw))
+        timeline, streams, hostile_threads = self._timeline(count, list(hostile_raw))
         records: list[MessageRecord] = []
         hostile_ids: dict[str, str] = {}
         thread_ids: dict[int, str] = {}
@@ -85,11 +75,9 @@ class MailGenerator:
                     )
                 )
                 continue
+            stream = streams[thread]
             if thread not in thread_meta:
-                thread_meta[thread] = (
-                    corpus.subject(rng),
-                    rng.randrange(len(corpus.CORRESPONDENTS)),
-                )
+                thread_meta[thread] = self.profile.topic(rng, stream)
             topic, correspondent = thread_meta[thread]
             members = thread_members.setdefault(thread, [])
             records.append(
@@ -101,6 +89,7 @@ class MailGenerator:
                     topic if not members else "Re: " + topic,
                     correspondent,
                     tuple(members),
+                    stream,
                 )
             )
             members.append(message_id)
@@ -109,17 +98,21 @@ class MailGenerator:
 
     def _timeline(
         self, count: int, hostile_names: list[str]
-    ) -> tuple[list[tuple[int, int, int]], dict[int, str]]:
+    ) -> tuple[list[tuple[int, int, int]], list[str], dict[int, str]]:
         """Each message's (internal_ms, thread number, position in thread), oldest first.
 
-        Also the hostile case of each hostile thread: those are 1-message threads.
+        Also each thread's stream, and the hostile case of each hostile thread: those
+        are 1-message threads.
         """
         rng = self._rng
         timeline: list[tuple[int, int, int]] = []
+        streams: list[str] = []
         threads = 0
         remaining = count - len(hostile_names)
         while remaining > 0:
-            size = min(remaining, rng.choices(_THREAD_SIZES, _THREAD_SIZE_WEIGHTS)[0])
+            size, stream = self.profile.thread(rng)
+            size = min(remaining, size)
+            streams.append(stream)
             moment = END_MS - SPAN_MS + rng.randrange(SPAN_MS - 7 * 24 * 3600 * 1000)
             for position in range(size):
                 timeline.append((moment, threads, position))
@@ -129,10 +122,11 @@ class MailGenerator:
         hostile_threads = {}
         for name in hostile_names:
             hostile_threads[threads] = name
+            streams.append("hostile")
             timeline.append((END_MS - SPAN_MS + rng.randrange(SPAN_MS), threads, 0))
             threads += 1
         timeline.sort()
-        return timeline, hostile_threads
+        return timeline, streams, hostile_threads
 
     def delivered(
         self,
@@ -143,29 +137,36 @@ class MailGenerator:
         """A newly arrived message; a reply in `thread` when one is given."""
         message_id = self.new_id(internal_ms)
         rng = self._rng
-        if thread:
-            first = thread[0]
-            source = first.source
+        if not thread:
+            stream = self.profile.arriving_stream(rng)
+            topic, correspondent = self.profile.topic(rng, stream)
             return self._generated_record(
                 message_id,
-                first.thread_id,
+                message_id,
                 internal_ms,
                 history_id,
-                "Re: " + first.subject,
-                source.correspondent
-                if isinstance(source, GeneratedSource)
-                else rng.randrange(len(corpus.CORRESPONDENTS)),
-                tuple(record.id for record in thread),
+                topic,
+                correspondent,
+                (),
+                stream,
                 outgoing=False,
             )
+        first = thread[0]
+        if isinstance(first.source, GeneratedSource):
+            stream, correspondent = first.source.stream, first.source.correspondent
+        else:
+            # A reply to a hostile message, from one of the mailbox's usual correspondents.
+            stream = self.profile.arriving_stream(rng)
+            _, correspondent = self.profile.topic(rng, stream)
         return self._generated_record(
             message_id,
-            message_id,
+            first.thread_id,
             internal_ms,
             history_id,
-            corpus.subject(rng),
-            rng.randrange(len(corpus.CORRESPONDENTS)),
-            (),
+            "Re: " + first.subject,
+            correspondent,
+            tuple(record.id for record in thread),
+            stream,
             outgoing=False,
         )
 
@@ -215,50 +216,27 @@ class MailGenerator:
         subject: str,
         correspondent: int,
         references: tuple[str, ...],
+        stream: str,
         outgoing: bool | None = None,
     ) -> MessageRecord:
-        rng = self._rng
-        if outgoing is None:
-            outgoing = rng.random() < 0.12
-        labels = self._labels(outgoing)
-        kind = rng.choices(corpus.KINDS, corpus.KIND_WEIGHTS)[0]
+        traits = self.profile.traits(
+            self._rng, stream, position=len(references), outgoing=outgoing
+        )
         source = GeneratedSource(
             seed=self.seed,
-            kind=kind,
-            variant=rng.randrange(corpus.BODY_VARIANTS),
+            kind=traits.kind,
+            variant=traits.variant,
             message_id=message_id,
             owner=self.owner,
             correspondent=correspondent,
-            outgoing=outgoing,
+            outgoing=traits.outgoing,
             internal_ms=internal_ms,
             subject=subject,
             references=references[-5:],
+            attachments=traits.attachments,
+            trace=traits.trace,
+            stream=stream,
         )
         return MessageRecord(
-            message_id, thread_id, internal_ms, labels, history_id, subject, source
+            message_id, thread_id, internal_ms, traits.labels, history_id, subject, source
         )
-
-    def _labels(self, outgoing: bool) -> tuple[str, ...]:
-        rng = self._rng
-        roll = rng.random()
-        if outgoing:
-            return ("DRAFT",) if roll < 0.08 else ("SENT",)
-        if roll < 0.02:
-            return ("SPAM", "UNREAD")
-        if roll < 0.04:
-            return ("TRASH", rng.choices(_CATEGORIES, _CATEGORY_WEIGHTS)[0])
-        if roll < 0.07:
-            return ()  # archived, read, uncategorised: Gmail omits labelIds entirely
-        labels = []
-        if roll < 0.72:
-            labels.append("INBOX")
-        labels.append(rng.choices(_CATEGORIES, _CATEGORY_WEIGHTS)[0])
-        if rng.random() < 0.3:
-            labels.append("UNREAD")
-        if rng.random() < 0.2:
-            labels.append("IMPORTANT")
-        if rng.random() < 0.05:
-            labels.append("STARRED")
-        if rng.random() < 0.2:
-            labels.append(rng.choice(_USER_LABELS))
-        return tuple(labels)

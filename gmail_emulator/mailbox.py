@@ -9,12 +9,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .content import content
+from .content import Source, content
 from .generate import MailGenerator, MessageRecord
 from .labels import ALL_LABELS, SPAM_TRASH
+from .profiles import DEFAULT_PROFILE, profile_named
 
 Clock = Callable[[], float]
 DEFAULT_HISTORY_WINDOW = 7 * 24 * 3600
@@ -32,7 +33,13 @@ class EmulatedMessage:
     internal_date_ms: int
     history_id: int
     subject: str
-    raw: bytes
+    size_estimate: int
+    source: Source = field(repr=False)
+
+    @property
+    def raw(self) -> bytes:
+        """The whole message; a large one's attachments are made now, at their full size."""
+        return content(self.source).raw()
 
 
 class HistoryRecord(NamedTuple):
@@ -59,6 +66,7 @@ class EmulatedMailbox:
         *,
         messages: int = 60,
         seed: int = 1,
+        profile: str = DEFAULT_PROFILE,
         clock: Clock = time.time,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
     ) -> None:
@@ -67,7 +75,7 @@ class EmulatedMailbox:
         self._clock = clock
         self._window = history_window_seconds
         self._lock = threading.RLock()
-        self._generator = MailGenerator(seed, email)
+        self._generator = MailGenerator(seed, email, profile_named(profile))
         self._history_rng = random.Random(f"history:{seed}")
         generated = self._generator.initial(messages)
         self._hostile_ids = generated.hostile_ids
@@ -118,7 +126,8 @@ class EmulatedMailbox:
             internal_date_ms=record.internal_ms,
             history_id=record.history_id,
             subject=record.subject,
-            raw=content(record.source).raw,
+            size_estimate=content(record.source).size,
+            source=record.source,
         )
 
     def add_messages(self, count: int) -> list[str]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from email import errors
 from email.message import Message
 
+from .blobs import Blob
+
 SNIPPET_LENGTH = 200
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -42,10 +44,24 @@ class Part:
     parts: tuple["Part", ...] = ()
     # base64url of `body`, computed once because generated bodies are shared.
     data: str = field(default="", repr=False)
+    # A generated attachment's bytes, made only when asked for (`body` is then empty).
+    blob: Blob | None = None
 
     @property
     def is_attachment(self) -> bool:
         return bool(self.filename) and not self.parts
+
+    @property
+    def size(self) -> int:
+        return self.blob.size if self.blob else len(self.body)
+
+    def content(self) -> bytes:
+        return self.blob.content() if self.blob else self.body
+
+    def base64url(self) -> str:
+        if self.blob is None:
+            return self.data
+        return base64.urlsafe_b64encode(self.blob.content()).decode("ascii")
 
     def find(self, part_id: str) -> "Part | None":
         if self.part_id == part_id:

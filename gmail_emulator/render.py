@@ -33,9 +33,9 @@ def message(record: MessageRecord, fmt: str, metadata_headers: Iterable[str] = (
         out["payload"] = payload(message_content.root, record.id)
     elif fmt == "metadata":
         out["payload"] = _metadata_payload(message_content.root, metadata_headers)
-    out["sizeEstimate"] = len(message_content.raw)
+    out["sizeEstimate"] = message_content.size
     if fmt == "raw":
-        out["raw"] = base64.urlsafe_b64encode(message_content.raw).decode("ascii")
+        out["raw"] = base64.urlsafe_b64encode(message_content.raw()).decode("ascii")
     out["historyId"] = str(record.history_id)
     out["internalDate"] = str(record.internal_ms)
     return out
@@ -71,10 +71,10 @@ def payload(part: Part, message_id: str) -> dict:
     elif part.is_attachment:
         node["body"] = {
             "attachmentId": attachment_id(message_id, part.part_id),
-            "size": len(part.body),
+            "size": part.size,
         }
     elif part.body:
-        node["body"] = {"size": len(part.body), "data": part.data}
+        node["body"] = {"size": part.size, "data": part.data}
     else:
         node["body"] = {"size": 0}
     return node

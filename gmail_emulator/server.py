@@ -17,6 +17,7 @@ from .frontend import Call, Frontend
 from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
 from .mailboxes import Mailboxes
 from .oauth import OAuthEndpoints, TokenStore
+from .profiles import DEFAULT_PROFILE
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER, ConcurrencyLimit, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
@@ -46,6 +47,7 @@ class GmailEmulator:
         self,
         messages: int = 2000,
         seed: int = 1,
+        profile: str = DEFAULT_PROFILE,
         email: str = "demo@example.com",
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
@@ -60,6 +62,7 @@ class GmailEmulator:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.seed = seed
+        self.profile = profile
         self.latency_ms = latency_ms
         self.faults = Faults(seed)
         self._host = host
@@ -194,6 +197,7 @@ class GmailEmulator:
             email,
             messages=messages,
             seed=seed,
+            profile=self.profile,
             clock=self._clock,
             history_window_seconds=self._history_window,
         )

@@ -79,6 +79,15 @@ def emulator_for(*argv: str):
     return cli.emulator_from(vars(parser.parse_args(argv)))
 
 
+def test_the_mailbox_is_realistic_unless_asked_for_tiny():
+    default = emulator_for("--messages", "200")
+    tiny = emulator_for("--messages", "200", "--profile", "tiny")
+
+    assert default.profile == "realistic"
+    assert tiny.profile == "tiny"
+    assert default.mailbox().snapshot() != tiny.mailbox().snapshot()
+
+
 def test_the_concurrency_limit_is_on_unless_turned_off():
     default = emulator_for()
     unlimited = emulator_for("--max-concurrent-per-user", "0")

@@ -6,7 +6,7 @@ from email.generator import BytesGenerator
 
 import pytest
 
-from gmail_emulator import EmulatedMailbox, corpus
+from gmail_emulator import EmulatedMailbox, corpus, pool
 from gmail_emulator.mime import decode_header_value, parse_message, snippet_of
 from gmail_emulator.policy import POLICY
 
@@ -53,9 +53,9 @@ def test_a_single_part_message_has_its_body_at_the_top():
 
 def test_the_fast_policy_writes_what_compat32_writes():
     mailbox = EmulatedMailbox("demo@example.com", messages=60, seed=2)
-    for kind in corpus.KINDS:
+    for kind in pool.BUILDERS:
         for variant in range(3):
-            raw, _ = corpus.body(2, kind, variant)
+            raw, _ = pool.body(2, kind, variant)
             message = email.message_from_bytes(raw)
             stock = io.BytesIO()
             BytesGenerator(

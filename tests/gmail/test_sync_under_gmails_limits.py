@@ -10,9 +10,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_full_sync_under_the_default_limits_ends_with_the_mailbox_equal(emulate, alice_mailbox):
-    # The emulator's defaults: 10 calls in flight per user, calls that take time.
+    # The emulator's defaults: realistic mail, 10 calls in flight per user, calls that
+    # take time.
     emulator = emulate(
-        email=alice_mailbox.email, messages=400, seed=8, service_ms=DEFAULT_SERVICE_MS
+        email=alice_mailbox.email,
+        messages=400,
+        seed=8,
+        profile="realistic",
+        service_ms=DEFAULT_SERVICE_MS,
     )
 
     run = run_sync(alice_mailbox)

@@ -1,7 +1,8 @@
 """pytest fixtures that start the Gmail emulator, and helpers to reach it with the real client.
 
-`gmail_emulator` is a started emulator with a small mailbox (60 messages, seed 1)
-that serves calls at once (no service time), under Gmail's other default limits;
+`gmail_emulator` is a started emulator with a small mailbox of the tiny profile
+(60 messages, seed 1) that serves calls at once (no service time), under Gmail's
+other default limits;
 `make_gmail_emulator(**kwargs)` starts emulators with other options. Both stop
 every emulator they started at teardown, whether the test passed or not.
 """
@@ -15,8 +16,8 @@ from googleapiclient.http import BatchHttpRequest
 
 from gmail_emulator import GmailEmulator
 
-# Service time makes calls overlap as they do at Google; most tests need only the answers.
-FAST_SMALL_MAILBOX = {"messages": 60, "seed": 1, "service_ms": 0}
+# Realistic mail and service time cost seconds; most tests need only the answers.
+FAST_SMALL_MAILBOX = {"messages": 60, "seed": 1, "profile": "tiny", "service_ms": 0}
 
 
 @pytest.fixture
