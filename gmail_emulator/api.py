@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import errors, render
+from . import errors, fields, render
 from .content import content
 from .faults import Faults
 from .generate import MessageRecord
@@ -19,6 +19,7 @@ from .oauth import TokenStore
 from .quota import COSTS, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
+from .search import Filter, UnsupportedQuery, listing_filter
 
 MAX_RESULTS = 500
 DEFAULT_MAX_RESULTS = 100
@@ -109,10 +110,7 @@ class GmailApi:
             fault = self._faults.backend_error()
             if fault is not None:
                 raise fault
-            mailbox = self._mailboxes.get(email)
-            response = json_response(
-                200, self._handlers[method](mailbox, params, parse_qs(url.query))
-            )
+            response = json_response(200, self._answer(method, email, params, url.query))
         except errors.ApiError as error:
             response = json_response(error.code, error.body(), error.headers)
         self._log.append(
@@ -127,6 +125,16 @@ class GmailApi:
             )
         )
         return Answer(response, units)
+
+    def _answer(self, method: str, email: str, params: tuple[str, ...], query_string: str) -> dict:
+        query = parse_qs(query_string)
+        partial = query.get("fields", [""])[0]
+        try:
+            selection = fields.parse(partial, fields.SCHEMAS[method]) if partial else None
+        except fields.InvalidFields as error:
+            raise errors.bad_request(str(error), "invalidParameter") from None
+        resource = self._handlers[method](self._mailboxes.get(email), params, query)
+        return fields.select(resource, selection)
 
 
 def _route(path: str) -> tuple[str | None, str, tuple[str, ...]]:
@@ -153,12 +161,7 @@ def _list_labels(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Query
 
 
 def _list_messages(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Query) -> dict:
-    page = mailbox.list_messages(
-        query.get("labelIds", []),
-        _boolean(query, "includeSpamTrash"),
-        _max_results(query),
-        _cursor(query),
-    )
+    page = mailbox.list_messages(_shown(query), _max_results(query), _cursor(query))
     out: dict = {}
     if page.items:
         out["messages"] = [{"id": r.id, "threadId": r.thread_id} for r in page.items]
@@ -183,12 +186,7 @@ def _get_attachment(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Qu
 
 
 def _list_threads(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Query) -> dict:
-    page = mailbox.list_threads(
-        query.get("labelIds", []),
-        _boolean(query, "includeSpamTrash"),
-        _max_results(query),
-        _cursor(query),
-    )
+    page = mailbox.list_threads(_shown(query), _max_results(query), _cursor(query))
     out: dict = {}
     if page.items:
         out["threads"] = [render.thread_summary(records) for records in page.items]
@@ -239,6 +237,18 @@ def _list_history(mailbox: EmulatedMailbox, params: tuple[str, ...], query: Quer
         out["nextPageToken"] = str(records[-1].id)
     out["historyId"] = str(history_id)
     return out
+
+
+def _shown(query: Query) -> Filter:
+    """What a listing shows: its labelIds, includeSpamTrash and q."""
+    try:
+        return listing_filter(
+            query.get("labelIds", []),
+            _boolean(query, "includeSpamTrash"),
+            query.get("q", [None])[0],
+        )
+    except UnsupportedQuery as error:
+        raise errors.bad_request(str(error)) from None
 
 
 def _record(mailbox: EmulatedMailbox, message_id: str) -> MessageRecord:

@@ -16,6 +16,7 @@ from .content import Source, content
 from .generate import MailGenerator, MessageRecord
 from .labels import ALL_LABELS, SPAM_TRASH
 from .profiles import DEFAULT_PROFILE, profile_named
+from .search import Filter
 
 Clock = Callable[[], float]
 DEFAULT_HISTORY_WINDOW = 7 * 24 * 3600
@@ -93,7 +94,7 @@ class EmulatedMailbox:
         # The oldest startHistoryId still answered; older ones get 404.
         self._floor = generated.history_id
         self._version = 0  # bumped on every change, keys the caches below
-        self._counts: dict[tuple, tuple[int, int]] = {}
+        self._counts: dict[tuple[Filter, bool], tuple[int, int]] = {}
         self._thread_order: tuple[int, list[tuple[str, str]]] = (-1, [])
 
     # -- Python API ---------------------------------------------------------------
@@ -227,52 +228,36 @@ class EmulatedMailbox:
         with self._lock:
             return len(self._messages), len(self._threads), self._history_id
 
-    def list_messages(
-        self,
-        label_ids: Iterable[str],
-        include_spam_trash: bool,
-        max_results: int,
-        cursor: str | None,
-    ) -> Page:
-        """A page of messages, newest first, older than the `cursor` message id."""
-        required, excluded = _filters(label_ids, include_spam_trash)
+    def list_messages(self, shown: Filter, max_results: int, cursor: str | None) -> Page:
+        """A page of the messages `shown` lets through, newest first, older than `cursor`."""
         with self._lock:
             start = bisect.bisect_left(self._ids, cursor) if cursor else len(self._ids)
             items: list[MessageRecord] = []
             for index in range(start - 1, -1, -1):
                 record = self._messages[self._ids[index]]
-                if _matches(record.label_ids, required, excluded):
+                if shown.matches(record):
                     if len(items) == max_results:
-                        return Page(items, items[-1].id, self._estimate(required, excluded, False))
+                        return Page(items, items[-1].id, self._estimate(shown, False))
                     items.append(record)
-            return Page(items, None, self._estimate(required, excluded, False))
+            return Page(items, None, self._estimate(shown, False))
 
     def thread(self, thread_id: str) -> list[MessageRecord]:
         with self._lock:
             return [self._messages[i] for i in self._threads[thread_id]]
 
-    def list_threads(
-        self,
-        label_ids: Iterable[str],
-        include_spam_trash: bool,
-        max_results: int,
-        cursor: str | None,
-    ) -> Page:
-        """A page of threads (lists of records), most recently active first."""
-        required, excluded = _filters(label_ids, include_spam_trash)
+    def list_threads(self, shown: Filter, max_results: int, cursor: str | None) -> Page:
+        """A page of the threads with a message `shown` lets through, latest activity first."""
         with self._lock:
             order = self._threads_by_activity()
             start = bisect.bisect_left(order, (cursor,)) if cursor else len(order)
             items: list[list[MessageRecord]] = []
             for index in range(start - 1, -1, -1):
                 records = [self._messages[i] for i in self._threads[order[index][1]]]
-                if any(_matches(r.label_ids, required, excluded) for r in records):
+                if any(shown.matches(r) for r in records):
                     if len(items) == max_results:
-                        return Page(
-                            items, items[-1][-1].id, self._estimate(required, excluded, True)
-                        )
+                        return Page(items, items[-1][-1].id, self._estimate(shown, True))
                     items.append(records)
-            return Page(items, None, self._estimate(required, excluded, True))
+            return Page(items, None, self._estimate(shown, True))
 
     def history(self, start: int, cursor: int | None, max_results: int) -> tuple[list, bool, int]:
         """Records after `start` (or after `cursor`), whether more follow, current id."""
@@ -336,13 +321,11 @@ class EmulatedMailbox:
             del self._history[:old]
             del self._history_ids[:old]
 
-    def _estimate(self, required: frozenset, excluded: frozenset, threads: bool) -> int:
-        key = (required, excluded, threads)
+    def _estimate(self, shown: Filter, threads: bool) -> int:
+        key = (shown, threads)
         cached = self._counts.get(key)
         if cached is None or cached[0] != self._version:
-            matching = (
-                r for r in self._messages.values() if _matches(r.label_ids, required, excluded)
-            )
+            matching = (r for r in self._messages.values() if shown.matches(r))
             count = len({r.thread_id for r in matching}) if threads else sum(1 for _ in matching)
             cached = self._counts[key] = (self._version, count)
         return _round_estimate(cached[1])
@@ -360,17 +343,6 @@ def _check_labels(label_ids: Iterable[str]) -> None:
     unknown = set(label_ids) - ALL_LABELS
     if unknown:
         raise ValueError(f"unknown label ids: {sorted(unknown)}")
-
-
-def _filters(label_ids: Iterable[str], include_spam_trash: bool) -> tuple[frozenset, frozenset]:
-    required = frozenset(label_ids)
-    # Asking for SPAM or TRASH by label lists them even without includeSpamTrash.
-    excluded = frozenset() if include_spam_trash else SPAM_TRASH - required
-    return required, excluded
-
-
-def _matches(labels: tuple[str, ...], required: frozenset, excluded: frozenset) -> bool:
-    return required.issubset(labels) and excluded.isdisjoint(labels)
 
 
 def _round_estimate(count: int) -> int:
