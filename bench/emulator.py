@@ -151,6 +151,8 @@ def _drain(emulator: GmailEmulator, email: str) -> int:
     url = urlsplit(emulator.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     headers = {"Authorization": f"Bearer {access_token}"}
+    # One call at a time could not outrun the refill if each took its service time.
+    service_ms, emulator.service_ms = emulator.service_ms, 0
     try:
         for calls in range(1, 1_000_000):
             connection.request("GET", "/gmail/v1/users/me/messages?maxResults=1", headers=headers)
@@ -161,6 +163,7 @@ def _drain(emulator: GmailEmulator, email: str) -> int:
             if response.status != 200:
                 raise RuntimeError(f"draining the quota: HTTP {response.status}")
     finally:
+        emulator.service_ms = service_ms
         connection.close()
     raise RuntimeError("the quota never ran out: is it enforced?")
 

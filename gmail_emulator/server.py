@@ -85,11 +85,12 @@ class GmailEmulator:
             log=self._log,
             clock=clock,
         )
+        self._service_time = ServiceTime(service_ms=service_ms, jitter=service_jitter, seed=seed)
         self._frontend = Frontend(
             api=self._api,
             tokens=self._tokens,
             concurrency=self._concurrency,
-            service_time=ServiceTime(service_ms=service_ms, jitter=service_jitter, seed=seed),
+            service_time=self._service_time,
             batch_parallelism=batch_parallelism,
             sleep=sleep,
         )
@@ -170,6 +171,15 @@ class GmailEmulator:
     @max_concurrent_per_user.setter
     def max_concurrent_per_user(self, value: int) -> None:
         self._concurrency.limit = value
+
+    @property
+    def service_ms(self) -> float:
+        """How long a messages.get takes to serve; other calls in proportion to their cost."""
+        return self._service_time.service_ms
+
+    @service_ms.setter
+    def service_ms(self, value: float) -> None:
+        self._service_time.service_ms = value
 
     @property
     def request_log(self) -> list[LoggedRequest]:

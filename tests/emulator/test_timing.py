@@ -71,6 +71,14 @@ def test_latency_is_paid_once_per_http_request_whatever_the_batch_holds(make_gma
     assert batch_seconds(emulator, clock, 50) == pytest.approx(0.1)
 
 
+def test_service_time_can_change_while_running(make_gmail_emulator):
+    emulator, clock = timed(make_gmail_emulator, service_ms=40, service_jitter=0)
+
+    emulator.service_ms = 0
+
+    assert batch_seconds(emulator, clock, 10) == 0
+
+
 def test_service_time_follows_the_calls_quota_cost(make_gmail_emulator):
     emulator, clock = timed(make_gmail_emulator, service_ms=50, service_jitter=0)
     users = gmail_service(emulator).users()
