@@ -9,10 +9,10 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from syncapp.execute import ClientFactory, sync_run_execute
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Mailbox, Message, SyncRun
 from syncapp.runs import sync_run_start
+from syncapp.worker.execute import ClientFactory, sync_run_execute
 
 # The emulator's default mailbox, which accepts any refresh token.
 EMAIL = "demo@example.com"

@@ -25,8 +25,7 @@ from bench.environment import child_env
 from bench.figures import Figure
 from bench.fixtures import PASSWORD, mailbox_create, mailbox_delete, web_client
 from bench.processes import Spawned
-from syncapp import workers
-from syncapp.models import SyncRun
+from syncapp.models import SyncRun, WorkerProcess
 
 POLL_SECONDS = 0.01
 RUN_TIMEOUT_SECONDS = 60
@@ -106,7 +105,7 @@ def start_latency(*, runs: int, log_dir: Path) -> list[Figure]:
             with Spawned(command, name="qcluster", log_dir=log_dir, env=env) as cluster:
                 try:
                     _wait_for(
-                        lambda: workers.seen_since(launched),
+                        lambda: WorkerProcess.objects.seen_since(launched).exists(),
                         timeout=CLUSTER_READY_TIMEOUT_SECONDS,
                         what="the qcluster's worker to report itself",
                     )

@@ -35,8 +35,9 @@ from bench.figures import Figure
 from bench.fixtures import mailbox_create, mailbox_delete, web_client
 from bench.processes import Spawned
 from bench.urls import TRIVIAL_PATH
+from syncapp.figures import RunFigures
 from syncapp.models import SyncRun
-from syncapp.runs import Progress, sync_run_claim, sync_run_progress, sync_run_start
+from syncapp.runs import sync_run_claim, sync_run_progress, sync_run_start
 
 WARM_UP_SECONDS = 1.0
 ROUNDS = 2
@@ -61,7 +62,7 @@ def poll_queries() -> list[Figure]:
         sync_run_progress(
             run_id=run.pk,
             worker="bench",
-            progress=Progress(processed=10, total=100, new=10),
+            figures=RunFigures(processed=10, total=100, new=10),
             checkpoint={},
         )
         client = web_client()

@@ -1,13 +1,22 @@
-"""Services that change a Mailbox."""
+"""Services that change a Mailbox, and the rule that a revoked one cannot sync."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
+from syncapp.gmail.errors import RECONNECT_SENTENCE
 from syncapp.models import Mailbox
 
 logger = logging.getLogger(__name__)
+
+
+class MailboxNeedsReconnect(Exception):
+    """Gmail refused the mailbox's access: nothing can sync it until the user reconnects."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        super().__init__(RECONNECT_SENTENCE)
+        self.mailbox = mailbox
 
 
 def mailbox_save_token(*, mailbox_id: int, access_token: str, expires_at: datetime | None) -> None:

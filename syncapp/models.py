@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -33,46 +35,93 @@ class Mailbox(models.Model):
         return self.email
 
 
+def alive_cutoff(now: datetime) -> datetime:
+    """Worker processes seen since this moment are alive."""
+    return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+
+
+class RunStatus(models.TextChoices):
+    CREATED = "CREATED", "Waiting for a worker"
+    RUNNING = "RUNNING", "Running"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class RunKind(models.TextChoices):
+    FULL = "full", "Full"
+    INCREMENTAL = "incremental", "Incremental"
+
+
+class RunTrigger(models.TextChoices):
+    WEB = "web", "Web"
+    CLI = "cli", "Command line"
+    SCHEDULE = "schedule", "Schedule"
+    RETRY = "retry", "Retry"
+
+
+class RunFailure(models.TextChoices):
+    """Why a run failed; decides whether it is retried by itself."""
+
+    WORKER_LOST = "worker_lost", "The worker stopped responding"
+    TASK_LOST = "task_lost", "The queued task was lost"
+    NO_WORKER = "no_worker", "No worker was running"
+    NOT_QUEUED = "not_queued", "Could not be queued"
+    GMAIL_UNAVAILABLE = "gmail_unavailable", "Gmail kept failing"
+    DATABASE = "database", "The database failed"
+    RECONNECT = "reconnect", "Access to Gmail was revoked"
+    GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
+    RELEASED = "released", "Released by hand"
+    ERROR = "error", "Unexpected error"
+
+
+ACTIVE_STATUSES = (RunStatus.CREATED, RunStatus.RUNNING)
+FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
 class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    """What the services, the reaper, /health/ and the pages look for."""
+
     def active(self) -> SyncRunQuerySet:
-        return self.filter(status__in=SyncRun.ACTIVE_STATUSES)
+        return self.filter(status__in=ACTIVE_STATUSES)
 
     def finished(self) -> SyncRunQuerySet:
-        return self.filter(status__in=SyncRun.FINISHED_STATUSES)
+        return self.filter(status__in=FINISHED_STATUSES)
+
+    def owned_by(self, worker: str) -> SyncRunQuerySet:
+        """Running runs that this worker claimed and still holds."""
+        return self.filter(status=RunStatus.RUNNING, worker=worker)
+
+    def stale(self, *, before: datetime) -> SyncRunQuerySet:
+        """Running runs whose last heartbeat is older than `before`."""
+        return self.filter(status=RunStatus.RUNNING, heartbeat_at__lt=before)
+
+    def waiting_since(self, moment: datetime) -> SyncRunQuerySet:
+        """Runs still waiting for a worker that were created before `moment`."""
+        return self.filter(status=RunStatus.CREATED, created_at__lt=moment)
+
+    def retry_due(self, *, now: datetime) -> SyncRunQuerySet:
+        return self.filter(status=RunStatus.FAILED, retry_at__lte=now)
+
+
+class WorkerProcessQuerySet(models.QuerySet["WorkerProcess"]):
+    def alive(self, *, now: datetime) -> WorkerProcessQuerySet:
+        return self.filter(seen_at__gte=alive_cutoff(now))
+
+    def seen_since(self, moment: datetime) -> WorkerProcessQuerySet:
+        return self.filter(seen_at__gte=moment)
+
+    def idle_since(self, moment: datetime, *, now: datetime) -> WorkerProcessQuerySet:
+        """Live worker processes that have had nothing to do since `moment`."""
+        return self.alive(now=now).filter(run__isnull=True, idle_since__lte=moment)
 
 
 class SyncRun(models.Model):
     """One execution of a sync of one mailbox, from the click to its end."""
 
-    class Status(models.TextChoices):
-        CREATED = "CREATED", "Waiting for a worker"
-        RUNNING = "RUNNING", "Running"
-        SUCCEEDED = "SUCCEEDED", "Succeeded"
-        FAILED = "FAILED", "Failed"
-
-    class Kind(models.TextChoices):
-        FULL = "full", "Full"
-        INCREMENTAL = "incremental", "Incremental"
-
-    class Trigger(models.TextChoices):
-        WEB = "web", "Web"
-        CLI = "cli", "Command line"
-        SCHEDULE = "schedule", "Schedule"
-        RETRY = "retry", "Retry"
-
-    class Failure(models.TextChoices):
-        """Why a run failed; decides whether it is retried by itself."""
-
-        WORKER_LOST = "worker_lost", "The worker stopped responding"
-        TASK_LOST = "task_lost", "The queued task was lost"
-        NO_WORKER = "no_worker", "No worker was running"
-        NOT_QUEUED = "not_queued", "Could not be queued"
-        GMAIL_UNAVAILABLE = "gmail_unavailable", "Gmail kept failing"
-        DATABASE = "database", "The database failed"
-        RECONNECT = "reconnect", "Access to Gmail was revoked"
-        GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
-        RELEASED = "released", "Released by hand"
-        ERROR = "error", "Unexpected error"
+    Status = RunStatus
+    Kind = RunKind
+    Trigger = RunTrigger
+    Failure = RunFailure
 
     # Failures that say nothing about the mailbox: running again can succeed.
     RETRYABLE_FAILURES = (
@@ -82,8 +131,8 @@ class SyncRun(models.Model):
         Failure.GMAIL_UNAVAILABLE,
         Failure.DATABASE,
     )
-    ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING)
-    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED)
+    ACTIVE_STATUSES = ACTIVE_STATUSES
+    FINISHED_STATUSES = FINISHED_STATUSES
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
@@ -129,7 +178,7 @@ class SyncRun(models.Model):
             # The reaper's scans: active runs, and failed runs with a retry due.
             models.Index(
                 fields=["status", "heartbeat_at"],
-                condition=Q(status__in=["CREATED", "RUNNING"]),
+                condition=Q(status__in=ACTIVE_STATUSES),
                 name="syncrun_active",
             ),
             models.Index(
@@ -138,43 +187,45 @@ class SyncRun(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["CREATED", "RUNNING", "SUCCEEDED", "FAILED"]),
+                condition=Q(status__in=RunStatus.values),
                 name="syncrun_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["full", "incremental"]), name="syncrun_kind_valid"
+                condition=Q(kind__in=RunKind.values), name="syncrun_kind_valid"
             ),
             models.CheckConstraint(
-                condition=Q(trigger__in=["web", "cli", "schedule", "retry"]),
+                condition=Q(trigger__in=RunTrigger.values),
                 name="syncrun_trigger_valid",
             ),
             models.CheckConstraint(
                 condition=Q(percent__gte=0, percent__lte=100), name="syncrun_percent_range"
             ),
             models.CheckConstraint(
-                condition=~Q(status="CREATED")
+                condition=~Q(status=RunStatus.CREATED)
                 | Q(started_at__isnull=True, finished_at__isnull=True),
                 name="syncrun_created_not_started",
             ),
             models.CheckConstraint(
-                condition=~Q(status="RUNNING")
+                condition=~Q(status=RunStatus.RUNNING)
                 | Q(started_at__isnull=False, finished_at__isnull=True, percent__lte=99),
                 name="syncrun_running_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="SUCCEEDED") | Q(finished_at__isnull=False, percent=100),
+                condition=~Q(status=RunStatus.SUCCEEDED)
+                | Q(finished_at__isnull=False, percent=100),
                 name="syncrun_succeeded_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="FAILED") | (Q(finished_at__isnull=False) & ~Q(error="")),
+                condition=~Q(status=RunStatus.FAILED)
+                | (Q(finished_at__isnull=False) & ~Q(error="")),
                 name="syncrun_failed_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="FAILED") | ~Q(failure=""),
+                condition=~Q(status=RunStatus.FAILED) | ~Q(failure=""),
                 name="syncrun_failed_has_failure",
             ),
             models.CheckConstraint(
-                condition=Q(retry_at__isnull=True) | Q(status="FAILED"),
+                condition=Q(retry_at__isnull=True) | Q(status=RunStatus.FAILED),
                 name="syncrun_retry_only_when_failed",
             ),
             models.CheckConstraint(
@@ -184,7 +235,7 @@ class SyncRun(models.Model):
             # The one-active-run rule. sync_run_start relies on it to settle races.
             models.UniqueConstraint(
                 fields=["mailbox"],
-                condition=Q(status__in=["CREATED", "RUNNING"]),
+                condition=Q(status__in=ACTIVE_STATUSES),
                 name="syncrun_one_active_per_mailbox",
             ),
         ]
@@ -217,6 +268,8 @@ class WorkerProcess(models.Model):
     # Since when it has had nothing to do; an idle worker takes a queued task
     # within a moment, so a run left waiting beside one has lost its task.
     idle_since = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkerProcessQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 
-from syncapp.models import SyncRun
-from syncapp.reaper import sync_runs_dead
-from syncapp.workers import alive_count
+from syncapp.models import SyncRun, WorkerProcess
+from syncapp.runs import sync_runs_dead
 
 Status = SyncRun.Status
 
@@ -51,7 +50,7 @@ def health_snapshot(*, now: datetime) -> Health:
     failed_last_hour = SyncRun.objects.filter(
         status=Status.FAILED, finished_at__gte=now - timedelta(hours=1)
     ).count()
-    workers = alive_count(now=now)
+    workers = WorkerProcess.objects.alive(now=now).count()
     stuck = len(sync_runs_dead(now=now))
     waiting_without_workers = workers == 0 and (active["queued"] + active["running"]) > 0
     return Health(

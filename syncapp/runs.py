@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
 from django.utils import timezone
 
-from syncapp import tasks, workers
-from syncapp.models import Mailbox, SyncRun
+from syncapp import queue
+from syncapp.figures import RunFigures
+from syncapp.mailboxes import MailboxNeedsReconnect
+from syncapp.models import Mailbox, SyncRun, SyncRunQuerySet, WorkerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -28,23 +30,6 @@ Status = SyncRun.Status
 
 class RunLost(Exception):
     """The worker no longer owns its run; it must stop without writing."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    processed: int
-    total: int
-    new: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unparsable: int = 0
-
-    @property
-    def percent(self) -> int:
-        """Percent done while running: never 100 before the run has really ended."""
-        if self.total <= 0:
-            return 0
-        return min(99, self.processed * 100 // self.total)
 
 
 def new_worker_id() -> str:
@@ -64,14 +49,16 @@ def sync_run_start(
     A new run is handed to the workers only once its row is committed. Two
     callers racing here both get the same run: the partial unique index on
     active runs lets one insert win, and the loser returns the winner's run.
-    With `resume`, the new run continues from that ended run's checkpoint.
+    With `resume`, the new run continues from that ended run's checkpoint, if
+    it is still the mailbox's latest run; else it starts afresh. Raises
+    MailboxNeedsReconnect for a mailbox whose access Gmail refused.
     """
+    if mailbox.needs_reconnect:
+        raise MailboxNeedsReconnect(mailbox)
     if not mailbox.history_id:
         kind = SyncRun.Kind.FULL
-    extra = {}
-    if resume is not None and SyncRun.objects.filter(mailbox=mailbox, pk__gt=resume.pk).exists():
-        # A newer run moved the mailbox on: resuming the old run's listing would
-        # sweep away what the newer one stored. Start afresh instead.
+    extra: dict[str, Any] = {}
+    if resume is not None and not sync_run_is_latest(resume):
         logger.info("run %s is not the latest of mailbox %s: not resumed", resume.pk, mailbox.pk)
         resume = None
     if resume is not None:
@@ -108,9 +95,32 @@ def sync_run_start(
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
 
 
+def sync_run_is_latest(run: SyncRun) -> bool:
+    """Only a mailbox's latest run may be resumed: a newer run moved the mailbox on,
+    and resuming an older full sync's listing would sweep away what it stored."""
+    return not SyncRun.objects.filter(mailbox_id=run.mailbox_id, pk__gt=run.pk).exists()
+
+
+def sync_run_retry(*, failed: SyncRun) -> SyncRun | None:
+    """Start the automatic retry of a failed run, continuing from its checkpoint.
+
+    None when there is nothing to retry: a newer run has superseded it, its
+    mailbox needs reconnecting, or a run is already active.
+    """
+    if not sync_run_is_latest(failed):
+        return None
+    try:
+        retry, created = sync_run_start(
+            mailbox=failed.mailbox, trigger=SyncRun.Trigger.RETRY, resume=failed
+        )
+    except MailboxNeedsReconnect:
+        return None
+    return retry if created else None
+
+
 def _enqueue(run: SyncRun) -> None:
     try:
-        task_id = tasks.enqueue_sync_run(run_id=run.pk)
+        task_id = queue.enqueue_sync_run(run_id=run.pk)
     except Exception as exc:
         # A run nobody will ever execute must not sit in CREATED.
         logger.exception("run %s could not be queued", run.pk)
@@ -139,8 +149,8 @@ def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
     return run
 
 
-def _owned(run_id: int, worker: str):
-    return SyncRun.objects.filter(pk=run_id, status=Status.RUNNING, worker=worker)
+def _owned(run_id: int, worker: str) -> SyncRunQuerySet:
+    return SyncRun.objects.filter(pk=run_id).owned_by(worker)
 
 
 def sync_run_heartbeat(*, run_id: int, worker: str) -> bool:
@@ -159,17 +169,11 @@ def sync_run_assert_owned(*, run_id: int, worker: str) -> None:
 
 
 def sync_run_progress(
-    *, run_id: int, worker: str, progress: Progress, checkpoint: dict, kind: str | None = None
+    *, run_id: int, worker: str, figures: RunFigures, checkpoint: dict, kind: str | None = None
 ) -> None:
     """Write progress, heartbeat and checkpoint in one UPDATE."""
-    fields = {
-        "processed": progress.processed,
-        "total": max(progress.total, progress.processed),
-        "percent": progress.percent,
-        "new_count": progress.new,
-        "updated_count": progress.updated,
-        "deleted_count": progress.deleted,
-        "unparsable_count": progress.unparsable,
+    fields: dict[str, Any] = {
+        **figures.as_columns(),
         "checkpoint": checkpoint,
         "heartbeat_at": timezone.now(),
     }
@@ -181,19 +185,13 @@ def sync_run_progress(
 
 
 def sync_run_succeed(
-    *, run_id: int, worker: str, progress: Progress, history_id: str, finished_at: datetime
+    *, run_id: int, worker: str, figures: RunFigures, history_id: str, finished_at: datetime
 ) -> None:
     """End the run and record where the mailbox's next sync starts, atomically."""
     with transaction.atomic():
         ended = _owned(run_id, worker).update(
+            **{**figures.as_columns(), "percent": 100},
             status=Status.SUCCEEDED,
-            processed=progress.processed,
-            total=max(progress.total, progress.processed),
-            percent=100,
-            new_count=progress.new,
-            updated_count=progress.updated,
-            deleted_count=progress.deleted,
-            unparsable_count=progress.unparsable,
             heartbeat_at=finished_at,
             finished_at=finished_at,
         )
@@ -221,7 +219,7 @@ def sync_run_fail(
     a run a worker has just claimed or finished is left alone. A run that died
     for a reason unrelated to the mailbox gets its automatic retry scheduled.
     """
-    runs = SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES)
+    runs = SyncRun.objects.filter(pk=run_id).active()
     if worker is not None:
         runs = runs.filter(worker=worker)
     if still is not None:
@@ -285,7 +283,10 @@ def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[SyncRun.Failur
     if run.status != Status.CREATED:
         return None
     waiting_since = now - timedelta(seconds=settings.SYNC_QUEUE_GRACE_SECONDS)
-    if run.created_at < waiting_since and workers.idle_since(waiting_since):
+    if (
+        run.created_at < waiting_since
+        and WorkerProcess.objects.idle_since(waiting_since, now=now).exists()
+    ):
         return (
             SyncRun.Failure.TASK_LOST,
             "No worker took this sync although one was idle: its queued task was lost "
@@ -294,7 +295,10 @@ def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[SyncRun.Failur
         )
     timeout = settings.SYNC_QUEUE_TIMEOUT_SECONDS
     unserved_since = now - timedelta(seconds=timeout)
-    if run.created_at < unserved_since and not workers.seen_since(unserved_since):
+    if (
+        run.created_at < unserved_since
+        and not WorkerProcess.objects.seen_since(unserved_since).exists()
+    ):
         return (
             SyncRun.Failure.NO_WORKER,
             f"No sync worker has been running for {_duration(timeout)}, so this sync never "
@@ -311,6 +315,25 @@ def sync_run_end_if_dead(run: SyncRun, *, now: datetime) -> bool:
         return False
     failure, message, still = dead
     return sync_run_fail(run_id=run.pk, worker=None, error=message, failure=failure, still=still)
+
+
+def sync_runs_suspect(*, now: datetime) -> SyncRunQuerySet:
+    """Active runs that could be dead: only these are looked at one by one."""
+    stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    waiting_before = now - timedelta(
+        seconds=min(settings.SYNC_QUEUE_GRACE_SECONDS, settings.SYNC_QUEUE_TIMEOUT_SECONDS)
+    )
+    # Served by the syncrun_active partial index.
+    return SyncRun.objects.stale(before=stale_before) | SyncRun.objects.waiting_since(
+        waiting_before
+    )
+
+
+def sync_runs_dead(*, now: datetime) -> list[SyncRun]:
+    """Active runs that can no longer end by themselves."""
+    return [
+        run for run in sync_runs_suspect(now=now) if sync_run_dead_reason(run, now=now) is not None
+    ]
 
 
 def _duration(seconds: int) -> str:

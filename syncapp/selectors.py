@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left
 from django.http import Http404
+from django.utils import timezone
 
-from syncapp.models import Label, Mailbox, Message, SyncRun
-from syncapp.workers import workers_alive_expression
+from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess
 
 MESSAGE_PAGE_SIZE = 50
 RUN_HISTORY_SIZE = 50
@@ -33,9 +33,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _workers_alive() -> Exists:
+    """Whether any sync worker is alive: annotated on runs, so pages need no query for it."""
+    return Exists(WorkerProcess.objects.alive(now=timezone.now()))
+
+
 def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
-    latest = SyncRun.objects.annotate(workers_alive=workers_alive_expression()).order_by(
+    latest = SyncRun.objects.annotate(workers_alive=_workers_alive()).order_by(
         "-created_at", "-id"
     )[:1]
     return list(
@@ -75,20 +80,16 @@ def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
     try:
         return (
             SyncRun.objects.select_related("mailbox")
-            .annotate(workers_alive=workers_alive_expression())
+            .annotate(workers_alive=_workers_alive())
             .get(pk=run_id, mailbox__owner=user)
         )
     except SyncRun.DoesNotExist:
         raise Http404("No such run") from None
 
 
-def run_is_latest(*, run: SyncRun) -> bool:
-    """Whether no run of the mailbox was created after this one."""
-    return not SyncRun.objects.filter(mailbox_id=run.mailbox_id, id__gt=run.pk).exists()
-
-
 def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[SyncRun]:
-    return list(mailbox.runs.order_by("-created_at", "-id")[:limit])
+    runs = mailbox.runs.annotate(workers_alive=_workers_alive())
+    return list(runs.order_by("-created_at", "-id")[:limit])
 
 
 def label_names_for_mailbox(*, mailbox: Mailbox) -> dict[str, str]:

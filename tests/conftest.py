@@ -45,7 +45,7 @@ def enqueued(monkeypatch):
         runs.append(run_id)
         return f"task-for-{run_id}"
 
-    monkeypatch.setattr("syncapp.runs.tasks.enqueue_sync_run", enqueue)
+    monkeypatch.setattr("syncapp.runs.queue.enqueue_sync_run", enqueue)
     return runs
 
 

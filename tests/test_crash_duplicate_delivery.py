@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import Task
 
-from syncapp import tasks
+from syncapp import queue
 from syncapp.models import Message, SyncRun, WorkerProcess
 from syncapp.runs import sync_run_release, sync_run_start
 from tests.crash import wait_for
@@ -27,7 +27,7 @@ def test_the_same_task_delivered_twice_syncs_once(
 
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
     run.refresh_from_db()
-    deliveries = [run.task_id, tasks.enqueue_sync_run(run_id=run.pk)]
+    deliveries = [run.task_id, queue.enqueue_sync_run(run_id=run.pk)]
     wait_for(
         lambda: Task.objects.filter(id__in=deliveries).count() == 2,
         timeout=60,

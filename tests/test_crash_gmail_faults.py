@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Message, SyncRun, WorkerProcess
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_start
+from syncapp.worker.reaper import sync_runs_reap
 from tests.clock import FakeClock
 from tests.crash import wait_for
 from tests.helpers import assert_database_matches, run_sync

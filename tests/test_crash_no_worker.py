@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from syncapp.models import SyncRun, WorkerProcess
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_start
+from syncapp.worker.reaper import sync_runs_reap
 from tests.crash import wait_for
 from tests.helpers import assert_database_matches
 

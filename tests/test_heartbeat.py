@@ -6,9 +6,9 @@ import time
 import pytest
 from django.utils import timezone
 
-from syncapp.heartbeat import Heartbeat
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_claim, sync_run_fail
+from syncapp.worker.heartbeat import Heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from syncapp.models import SyncRun, WorkerProcess
-from syncapp.reaper import mailboxes_sync_all, sync_runs_prune, sync_runs_reap
-from syncapp.runs import sync_run_claim, sync_run_fail, sync_run_release, sync_run_start
+from syncapp.models import Mailbox, SyncRun, WorkerProcess
+from syncapp.runs import (
+    sync_run_claim,
+    sync_run_end_if_dead,
+    sync_run_fail,
+    sync_run_release,
+    sync_run_start,
+)
+from syncapp.scheduling import mailboxes_sync_all
+from syncapp.worker.reaper import sync_runs_prune, sync_runs_reap
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +77,6 @@ def test_a_running_run_with_a_fresh_heartbeat_is_left_alone(alice_mailbox):
 
 
 def test_it_never_fails_a_run_whose_worker_beat_meanwhile(alice_mailbox):
-    from syncapp.runs import sync_run_end_if_dead
-
     seen_stale = running(alice_mailbox, heartbeat_seconds_ago=120)
     SyncRun.objects.filter(pk=seen_stale.pk).update(heartbeat_at=timezone.now())
 
@@ -229,8 +234,6 @@ def test_release_ends_a_run_by_hand_without_retry(alice_mailbox):
 def test_the_schedule_syncs_every_connected_idle_mailbox(
     alice, alice_mailbox, bob_mailbox, enqueued
 ):
-    from syncapp.models import Mailbox
-
     busy = queued(bob_mailbox)
     revoked = Mailbox.objects.create(owner=alice, email="old@example.com", needs_reconnect=True)
 

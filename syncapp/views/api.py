@@ -26,12 +26,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.selectors import mailbox_find_for_user, run_get_for_user
 from syncapp.views.common import HtmxHttpRequest
-
-RECONNECT = "Reconnect your Google account: Gmail no longer accepts this mailbox's access."
 
 View = Callable[..., HttpResponse]
 
@@ -123,10 +122,11 @@ def sync(request: HtmxHttpRequest) -> JsonResponse:
         return error(HTTPStatus.BAD_REQUEST, str(exc))
     except Http404:
         return error(HTTPStatus.NOT_FOUND, "No such mailbox.")
-    if mailbox.needs_reconnect:
-        return error(HTTPStatus.CONFLICT, RECONNECT)
     kind = SyncRun.Kind.FULL if wanted.full else SyncRun.Kind.INCREMENTAL
-    run, created = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    try:
+        run, created = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    except MailboxNeedsReconnect as exc:
+        return error(HTTPStatus.CONFLICT, str(exc))
     run.mailbox = mailbox  # the one we hold: no query to name it
     response = JsonResponse(
         {"run": run_json(run)}, status=HTTPStatus.ACCEPTED if created else HTTPStatus.OK

@@ -39,11 +39,11 @@ from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from syncapp.execute import sync_run_execute
 from syncapp.gmail.emulator import GmailEmulator
 from syncapp.models import Mailbox, Message, SyncRun
+from syncapp.queue import use_queue
 from syncapp.runs import sync_run_start
-from syncapp.tasks import use_queue
+from syncapp.worker.execute import sync_run_execute
 
 USER_PREFIX = "chaos-"
 # Short timings, shared by this process and its clusters, so that dead runs end in seconds.

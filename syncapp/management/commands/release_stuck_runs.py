@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from syncapp.models import SyncRun
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_release
+from syncapp.worker.reaper import sync_runs_reap
 
 
 class Command(BaseCommand):

@@ -8,9 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from syncapp.execute import sync_run_execute
+from syncapp.figures import RunFigures
+from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import Mailbox, SyncRun
-from syncapp.runs import Progress, sync_run_start
+from syncapp.runs import sync_run_start
+from syncapp.worker.execute import sync_run_execute
 
 FOLLOW_POLL_SECONDS = 0.5
 
@@ -36,11 +38,12 @@ class Command(BaseCommand):
         kind = SyncRun.Kind.FULL if options["full"] else SyncRun.Kind.INCREMENTAL
         failed = 0
         for mailbox in mailboxes:
-            if mailbox.needs_reconnect:
-                self.stderr.write(f"{mailbox.email}: skipped, reconnect the Google account first")
+            try:
+                run = self._sync(mailbox, kind=kind, options=options)
+            except MailboxNeedsReconnect as exc:
+                self.stderr.write(f"{mailbox.email}: skipped. {exc}")
                 failed += 1
                 continue
-            run = self._sync(mailbox, kind=kind, options=options)
             if run is not None and run.status == SyncRun.Status.FAILED:
                 failed += 1
         if failed:
@@ -86,7 +89,7 @@ class Command(BaseCommand):
         with self._bar(run.mailbox) as bar:
             while True:
                 run.refresh_from_db()
-                bar.show(Progress(processed=run.processed, total=run.total))
+                bar.show(RunFigures(processed=run.processed, total=run.total))
                 if not run.is_active:
                     break
                 time.sleep(FOLLOW_POLL_SECONDS)
@@ -124,7 +127,7 @@ class _ProgressBar:
     def __exit__(self, *exc_info) -> None:
         self._bar.close()
 
-    def show(self, progress: Progress) -> None:
+    def show(self, progress: RunFigures) -> None:
         self._bar.total = max(progress.total, progress.processed)
         self._bar.n = progress.processed
         self._bar.refresh()

@@ -15,44 +15,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models import Exists
 from django.utils import timezone
 
 from syncapp.models import WorkerProcess
+from syncapp.worker.reaper import sync_runs_reap
 
 logger = logging.getLogger(__name__)
-
-# Keeps a dead process's row for a day, so "last seen" stays answerable.
-FORGET_AFTER = timedelta(days=1)
-
-
-def alive_cutoff(now: datetime) -> datetime:
-    return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-
-
-def seen_since(moment: datetime) -> bool:
-    """Whether any worker process has reported itself since `moment`."""
-    return WorkerProcess.objects.filter(seen_at__gte=moment).exists()
-
-
-def idle_since(moment: datetime) -> bool:
-    """Whether a live worker process has had nothing to do since `moment`."""
-    return WorkerProcess.objects.filter(
-        seen_at__gte=alive_cutoff(timezone.now()), run__isnull=True, idle_since__lte=moment
-    ).exists()
-
-
-def workers_alive_expression() -> Exists:
-    """True when any worker process is alive: to annotate a query that needs to know."""
-    return Exists(WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(timezone.now())))
-
-
-def alive_count(*, now: datetime) -> int:
-    return WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(now)).count()
 
 
 class _Current:
@@ -92,13 +64,26 @@ def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None)
     )
 
 
-def workers_forget_dead(*, now: datetime) -> int:
-    deleted, _ = WorkerProcess.objects.filter(seen_at__lt=now - FORGET_AFTER).delete()
-    return deleted
+def liveness_step(*, name: str, started_at: datetime) -> bool:
+    """One beat: report this process alive, then end dead runs; False when the
+    database could not be reached (the next beat tries again)."""
+    try:
+        worker_beat(name=name, started_at=started_at)
+        sync_runs_reap()
+    except DatabaseError:
+        logger.warning("worker liveness: database unavailable", exc_info=True)
+        connection.close()
+        return False
+    except Exception:
+        logger.exception("worker liveness: reaping failed")
+        return False
+    finally:
+        close_old_connections()
+    return True
 
 
 class Liveness(threading.Thread):
-    """Beats for this worker process and reaps dead runs, until the process ends."""
+    """Beats for this worker process until the process ends."""
 
     def __init__(self) -> None:
         super().__init__(name="mailsync-liveness", daemon=True)
@@ -107,21 +92,9 @@ class Liveness(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        # Imported here: the reaper starts runs, which enqueue through django-q.
-        from syncapp.reaper import sync_runs_reap
-
         interval = settings.SYNC_HEARTBEAT_SECONDS
         while True:
-            try:
-                worker_beat(name=self.worker_name, started_at=self.started_at)
-                sync_runs_reap()
-            except DatabaseError:
-                logger.warning("worker liveness: database unavailable", exc_info=True)
-                connection.close()
-            except Exception:
-                logger.exception("worker liveness: reaping failed")
-            finally:
-                close_old_connections()
+            liveness_step(name=self.worker_name, started_at=self.started_at)
             if self.stopping.wait(interval):
                 return
 

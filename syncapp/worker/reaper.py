@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from syncapp.models import Mailbox, SyncRun
-from syncapp.runs import sync_run_dead_reason, sync_run_end_if_dead, sync_run_start
-from syncapp.workers import workers_forget_dead
+from syncapp.models import Mailbox, SyncRun, WorkerProcess
+from syncapp.runs import sync_run_end_if_dead, sync_run_retry, sync_runs_suspect
 
 logger = logging.getLogger(__name__)
+
+# Keeps a dead process's row for a day, so "last seen" stays answerable.
+FORGET_WORKERS_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -29,28 +30,10 @@ class ReapReport:
     retried: list[int] = field(default_factory=list)
 
 
-def _suspects(now: datetime) -> QuerySet[SyncRun]:
-    """Active runs that could be dead: only these are looked at one by one."""
-    stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-    waiting_before = now - timedelta(
-        seconds=min(settings.SYNC_QUEUE_GRACE_SECONDS, settings.SYNC_QUEUE_TIMEOUT_SECONDS)
-    )
-    # Served by the syncrun_active partial index.
-    return SyncRun.objects.filter(
-        Q(status=SyncRun.Status.RUNNING, heartbeat_at__lt=stale_before)
-        | Q(status=SyncRun.Status.CREATED, created_at__lt=waiting_before)
-    )
-
-
-def sync_runs_dead(*, now: datetime) -> list[SyncRun]:
-    """Active runs that can no longer end by themselves."""
-    return [run for run in _suspects(now) if sync_run_dead_reason(run, now=now) is not None]
-
-
 def sync_runs_reap(*, now: datetime | None = None) -> ReapReport:
     now = now or timezone.now()
     report = ReapReport()
-    for run in _suspects(now):
+    for run in sync_runs_suspect(now=now):
         if sync_run_end_if_dead(run, now=now):
             report.ended.append(run.pk)
     report.retried = sync_runs_retry_due(now=now)
@@ -60,33 +43,20 @@ def sync_runs_reap(*, now: datetime | None = None) -> ReapReport:
 def sync_runs_retry_due(*, now: datetime) -> list[int]:
     """Start the automatic retries that are due; returns the new runs' ids."""
     started = []
-    due = SyncRun.objects.filter(status=SyncRun.Status.FAILED, retry_at__lte=now)
-    for run in due.select_related("mailbox"):
+    for run in SyncRun.objects.retry_due(now=now).select_related("mailbox"):
         # Whoever clears retry_at starts the retry; other reapers skip it.
         if not SyncRun.objects.filter(pk=run.pk, retry_at__isnull=False).update(retry_at=None):
             continue
-        mailbox = run.mailbox
-        if mailbox.needs_reconnect or SyncRun.objects.filter(mailbox=mailbox, pk__gt=run.pk):
-            continue
-        retry, created = sync_run_start(mailbox=mailbox, trigger=SyncRun.Trigger.RETRY, resume=run)
-        if created:
+        retry = sync_run_retry(failed=run)
+        if retry is not None:
             logger.info("run %s: retry %s started (attempt %s)", run.pk, retry.pk, retry.attempt)
             started.append(retry.pk)
     return started
 
 
-def mailboxes_sync_all() -> list[int]:
-    """Start an incremental sync of every connected mailbox that is not syncing."""
-    started = []
-    for mailbox in Mailbox.objects.filter(needs_reconnect=False):
-        run, created = sync_run_start(mailbox=mailbox, trigger=SyncRun.Trigger.SCHEDULE)
-        if created:
-            started.append(run.pk)
-    return started
-
-
 def sync_runs_prune(*, keep: int | None = None, now: datetime | None = None) -> int:
-    """Delete finished runs beyond the newest `keep` of each mailbox."""
+    """Delete finished runs beyond the newest `keep` of each mailbox, and forget
+    worker processes long dead."""
     keep = keep or settings.SYNC_KEEP_RUNS
     deleted = 0
     for mailbox_id in Mailbox.objects.values_list("pk", flat=True):
@@ -95,5 +65,6 @@ def sync_runs_prune(*, keep: int | None = None, now: datetime | None = None) -> 
         if cutoff is not None:
             count, _ = finished.filter(pk__lte=cutoff).delete()
             deleted += count
-    workers_forget_dead(now=now or timezone.now())
+    forget_before = (now or timezone.now()) - FORGET_WORKERS_AFTER
+    WorkerProcess.objects.filter(seen_at__lt=forget_before).delete()
     return deleted
