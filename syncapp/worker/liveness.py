@@ -72,13 +72,10 @@ def liveness_step(*, name: str, started_at: datetime) -> bool:
         sync_runs_reap()
     except DatabaseError:
         logger.warning("worker liveness: database unavailable", exc_info=True)
-        connection.close()
         return False
     except Exception:
         logger.exception("worker liveness: reaping failed")
         return False
-    finally:
-        close_old_connections()
     return True
 
 
@@ -94,7 +91,10 @@ class Liveness(threading.Thread):
     def run(self) -> None:
         interval = settings.SYNC_HEARTBEAT_SECONDS
         while True:
-            liveness_step(name=self.worker_name, started_at=self.started_at)
+            if not liveness_step(name=self.worker_name, started_at=self.started_at):
+                # The next beat must not reuse a connection that may be broken.
+                connection.close()
+            close_old_connections()
             if self.stopping.wait(interval):
                 return
 
