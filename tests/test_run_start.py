@@ -117,21 +117,18 @@ def test_it_refuses_a_mailbox_that_needs_reconnecting(alice_mailbox, enqueued):
     assert enqueued == []
 
 
+def ended(mailbox, *, failure="", **fields):
+    """A finished run: FAILED with `failure`, else SUCCEEDED."""
+    if failure:
+        fields.update(status=SyncRun.Status.FAILED, failure=failure, error="It failed.")
+    else:
+        fields.update(status=SyncRun.Status.SUCCEEDED, percent=100)
+    return SyncRun.objects.create(mailbox=mailbox, finished_at=timezone.now(), **fields)
+
+
 def test_it_resumes_only_the_mailboxs_latest_run(alice_mailbox, enqueued):
-    old = SyncRun.objects.create(
-        mailbox=alice_mailbox,
-        status=SyncRun.Status.FAILED,
-        failure="error",
-        error="x",
-        finished_at=timezone.now(),
-        checkpoint={"phase": "full", "mark": "old"},
-    )
-    newer = SyncRun.objects.create(
-        mailbox=alice_mailbox,
-        status=SyncRun.Status.SUCCEEDED,
-        percent=100,
-        finished_at=timezone.now(),
-    )
+    old = ended(alice_mailbox, failure="error", checkpoint={"phase": "full", "mark": "old"})
+    newer = ended(alice_mailbox)
 
     run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.RETRY, resume=old)
 
@@ -141,34 +138,26 @@ def test_it_resumes_only_the_mailboxs_latest_run(alice_mailbox, enqueued):
 
 
 def test_an_automatic_retry_of_a_superseded_run_starts_nothing(alice_mailbox, enqueued):
-    old = SyncRun.objects.create(
-        mailbox=alice_mailbox,
-        status=SyncRun.Status.FAILED,
-        failure="worker_lost",
-        error="x",
-        finished_at=timezone.now(),
-    )
-    SyncRun.objects.create(
-        mailbox=alice_mailbox,
-        status=SyncRun.Status.SUCCEEDED,
-        percent=100,
-        finished_at=timezone.now(),
-    )
+    old = ended(alice_mailbox, failure="worker_lost")
+    ended(alice_mailbox)
 
     assert sync_run_retry(failed=old) is None
     assert SyncRun.objects.count() == 2
 
 
 def test_an_automatic_retry_of_a_revoked_mailbox_starts_nothing(alice_mailbox, enqueued):
-    failed = SyncRun.objects.create(
-        mailbox=alice_mailbox,
-        status=SyncRun.Status.FAILED,
-        failure="worker_lost",
-        error="x",
-        finished_at=timezone.now(),
-    )
+    failed = ended(alice_mailbox, failure="worker_lost")
     Mailbox.objects.filter(pk=alice_mailbox.pk).update(needs_reconnect=True)
     failed.refresh_from_db()
 
     assert sync_run_retry(failed=failed) is None
     assert SyncRun.objects.count() == 1
+
+
+def test_an_automatic_retry_of_the_latest_run_continues_it(alice_mailbox, enqueued):
+    failed = ended(alice_mailbox, failure="worker_lost", checkpoint={"phase": "full"})
+
+    retry = sync_run_retry(failed=failed)
+
+    assert retry is not None
+    assert (retry.retry_of, retry.attempt, retry.checkpoint) == (failed, 2, {"phase": "full"})
