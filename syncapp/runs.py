@@ -21,7 +21,15 @@ from django.utils import timezone
 from syncapp import queue
 from syncapp.figures import RunFigures
 from syncapp.mailboxes import MailboxNeedsReconnect
-from syncapp.models import Mailbox, SyncRun, SyncRunQuerySet, WorkerProcess
+from syncapp.models import (
+    Mailbox,
+    RunFailure,
+    RunKind,
+    RunTrigger,
+    SyncRun,
+    SyncRunQuerySet,
+    WorkerProcess,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +47,8 @@ def new_worker_id() -> str:
 def sync_run_start(
     *,
     mailbox: Mailbox,
-    kind: SyncRun.Kind = SyncRun.Kind.INCREMENTAL,
-    trigger: SyncRun.Trigger,
+    kind: RunKind = RunKind.INCREMENTAL,
+    trigger: RunTrigger,
     enqueue: bool = True,
     resume: SyncRun | None = None,
 ) -> tuple[SyncRun, bool]:
@@ -209,7 +217,7 @@ def sync_run_fail(
     run_id: int,
     worker: str | None,
     error: str,
-    failure: SyncRun.Failure,
+    failure: RunFailure,
     still: Q | None = None,
 ) -> bool:
     """End an active run as FAILED; False when it had already ended or moved on.
@@ -238,7 +246,7 @@ def sync_run_fail(
     return bool(failed)
 
 
-def _retry_at(now: datetime, failure: SyncRun.Failure) -> Case | None:
+def _retry_at(now: datetime, failure: RunFailure) -> Case | None:
     """When the retry of a run failing now is due, by its attempt: one UPDATE."""
     if failure not in SyncRun.RETRYABLE_FAILURES or settings.SYNC_MAX_RETRIES < 1:
         return None
@@ -264,7 +272,7 @@ def sync_run_release(*, run_id: int, by: str) -> bool:
     )
 
 
-def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[SyncRun.Failure, str, Q] | None:
+def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[RunFailure, str, Q] | None:
     """Why an active run can no longer end by itself, or None while it can.
 
     Returns the failure, the message for the user, and the condition that must

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, Prefetch, Q, QuerySet
@@ -20,6 +21,21 @@ from django.http import Http404
 from django.utils import timezone
 
 from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # The models as the selectors return them, with what they annotate.
+    class RunAnnotations(TypedDict):
+        workers_alive: bool
+
+    class MailboxAnnotations(TypedDict):
+        message_count: int
+        # Prefetch(to_attr=...): the latest run, or none before the first sync.
+        latest_runs: list[AnnotatedRun]
+
+    AnnotatedRun: TypeAlias = WithAnnotations[SyncRun, RunAnnotations]
+    AnnotatedMailbox: TypeAlias = WithAnnotations[Mailbox, MailboxAnnotations]
 
 MESSAGE_PAGE_SIZE = 50
 RUN_HISTORY_SIZE = 50
@@ -38,7 +54,7 @@ def _workers_alive() -> Exists:
     return Exists(WorkerProcess.objects.alive(now=timezone.now()))
 
 
-def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
+def mailbox_list_for_user(*, user: User) -> list[AnnotatedMailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
     latest = SyncRun.objects.annotate(workers_alive=_workers_alive()).order_by(
         "-created_at", "-id"
@@ -51,14 +67,14 @@ def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
     )
 
 
-def mailbox_get_for_user(*, user: AbstractBaseUser, mailbox_id: int) -> Mailbox:
+def mailbox_get_for_user(*, user: User, mailbox_id: int) -> Mailbox:
     try:
         return Mailbox.objects.get(pk=mailbox_id, owner=user)
     except Mailbox.DoesNotExist:
         raise Http404("No such mailbox") from None
 
 
-def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailbox:
+def mailbox_find_for_user(*, user: User, email: str | None) -> Mailbox:
     """The mailbox with this address, or the user's only one when no address is given.
 
     Raises Http404 when there is no such mailbox, and ValueError when no address
@@ -75,7 +91,7 @@ def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailb
     return found[0]
 
 
-def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
+def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
     """The run, its mailbox and whether a worker is alive, in one query, if the user owns it."""
     try:
         return (
@@ -87,7 +103,7 @@ def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
         raise Http404("No such run") from None
 
 
-def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[SyncRun]:
+def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[AnnotatedRun]:
     runs = mailbox.runs.annotate(workers_alive=_workers_alive())
     return list(runs.order_by("-created_at", "-id")[:limit])
 
@@ -97,7 +113,7 @@ def label_names_for_mailbox(*, mailbox: Mailbox) -> dict[str, str]:
     return dict(Label.objects.filter(mailbox=mailbox).values_list("label_id", "name"))
 
 
-def message_get_for_user(*, user: AbstractBaseUser, message_id: int) -> Message:
+def message_get_for_user(*, user: User, message_id: int) -> Message:
     try:
         return Message.objects.select_related("mailbox").get(pk=message_id, mailbox__owner=user)
     except Message.DoesNotExist:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 
 from syncapp.gmail.parse import ParsedMessage, clean_text
 from syncapp.models import Label, Mailbox, Message
@@ -67,7 +69,7 @@ def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: st
     if not messages:
         return
     rows = {parsed.gmail_id: parsed for parsed in messages}.values()
-    params: list[object] = []
+    params: list[Any] = []
     for parsed in rows:
         values = [getattr(parsed, name) for name in _PARSED_ATTRIBUTES]
         params.append(mailbox.pk)
@@ -79,19 +81,31 @@ def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: st
         cursor.execute(_upsert_sql(len(rows)), params)
 
 
+def _upsert_fields(names: list[str]) -> tuple[list[Field[Any, Any]], list[str]]:
+    """Message's fields of these names, and their columns."""
+    fields: list[Field[Any, Any]] = []
+    columns: list[str] = []
+    for name in names:
+        field = Message._meta.get_field(name)
+        # Each name is a column of Message itself, not the far end of a relation.
+        assert isinstance(field, Field) and field.column is not None, name
+        fields.append(field)
+        columns.append(field.column)
+    return fields, columns
+
+
 # The columns an upsert writes after mailbox_id; a ParsedMessage names them alike
 # (all but sync_mark, which the sync supplies).
-_UPSERT_MODEL_FIELDS = [Message._meta.get_field(name) for name in ["gmail_id", *UPSERT_FIELDS]]
+_UPSERT_MODEL_FIELDS, _UPSERT_COLUMNS = _upsert_fields(["gmail_id", *UPSERT_FIELDS])
 _PARSED_ATTRIBUTES = ["gmail_id", *UPSERT_FIELDS[:-1]]
 
 
 def _upsert_sql(row_count: int) -> str:
     quote = connection.ops.quote_name
-    columns = ["mailbox_id", *(field.column for field in _UPSERT_MODEL_FIELDS)]
+    columns = ["mailbox_id", *_UPSERT_COLUMNS]
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(
-        f"{quote(field.column)} = excluded.{quote(field.column)}"
-        for field in _UPSERT_MODEL_FIELDS[1:]
+        f"{quote(column)} = excluded.{quote(column)}" for column in _UPSERT_COLUMNS[1:]
     )
     return (
         f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(map(quote, columns))}) "

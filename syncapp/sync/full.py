@@ -10,6 +10,7 @@ page of ids and a few batches of bodies are held at a time.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 from syncapp import storage
 from syncapp.gmail.client import THREADS_PER_BATCH, GmailClient, MessagePage
@@ -54,9 +55,7 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
         recorder.stage = "storing messages"
         known = storage.messages_known(mailbox=mailbox, gmail_ids=page.ids)
         recorder.store(
-            lambda known=known: storage.messages_mark_seen(
-                mailbox=mailbox, gmail_ids=list(known), mark=mark
-            )
+            partial(storage.messages_mark_seen, mailbox=mailbox, gmail_ids=list(known), mark=mark)
         )
         figures.processed += len(known)
         if any(seen_by != mark for seen_by in known.values()):

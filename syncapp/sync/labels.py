@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 from syncapp import storage
 from syncapp.gmail.client import GmailClient
@@ -38,7 +39,7 @@ def labels_refresh(recorder: Recorder, client: GmailClient, labels: list[dict]) 
     for chunk in storage.message_id_chunks(mailbox=mailbox):
         wanted = {gmail_id: carrying.get(gmail_id, []) for gmail_id in chunk}
         changed += recorder.store(
-            lambda wanted=wanted: storage.messages_set_labels(mailbox=mailbox, labels=wanted)
+            partial(storage.messages_set_labels, mailbox=mailbox, labels=wanted)
         )
         recorder.report()
     return changed

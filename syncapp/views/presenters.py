@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from syncapp.models import SyncRun
+
+if TYPE_CHECKING:
+    from syncapp.selectors import AnnotatedRun
 
 # A run waiting longer than this behind busy workers says so.
 WORKER_AWAITED_SECONDS = 30
@@ -17,7 +21,8 @@ WORKER_AWAITED_SECONDS = 30
 class RunProgress:
     """A run as its progress partial shows it, with the figures derived from it."""
 
-    run: SyncRun
+    # As the run selectors return it: with workers_alive.
+    run: AnnotatedRun
     now: datetime
 
     @property
@@ -55,7 +60,7 @@ class RunProgress:
     @property
     def workers_alive(self) -> bool:
         """Whether any sync worker is alive, as the run's selector annotated it."""
-        return self.run.workers_alive  # type: ignore[attr-defined]
+        return self.run.workers_alive
 
     @property
     def waiting_text(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -18,10 +20,15 @@ from syncapp.selectors import mailbox_get_for_user, run_get_for_user, run_list_f
 from syncapp.views.common import HtmxHttpRequest
 from syncapp.views.presenters import RunProgress
 
+if TYPE_CHECKING:
+    from syncapp.selectors import AnnotatedRun
+
 PROGRESS_TEMPLATE = "runs/progress.html"
 
 
-def render_progress(request: HtmxHttpRequest, run: SyncRun, *, status: int = 200) -> HttpResponse:
+def render_progress(
+    request: HtmxHttpRequest, run: AnnotatedRun, *, status: int = 200
+) -> HttpResponse:
     """The run's progress partial alone, as htmx swaps it in."""
     response = render(
         request,

@@ -8,7 +8,7 @@ import time
 from django.db import DatabaseError, connection
 
 from syncapp.gmail.errors import GmailError, GmailUnavailable, ReconnectRequired
-from syncapp.models import SyncRun
+from syncapp.models import RunFailure, SyncRun
 from syncapp.runs import sync_run_fail
 
 logger = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 Failure = SyncRun.Failure
 
 
-def classify_failure(exc: Exception, *, stage: str) -> tuple[SyncRun.Failure, str]:
+def classify_failure(exc: Exception, *, stage: str) -> tuple[RunFailure, str]:
     """The failure kind (which decides on a retry) and the message for the user."""
     if isinstance(exc, ReconnectRequired):
         return Failure.RECONNECT, str(exc)
@@ -34,7 +34,7 @@ def _named(exc: Exception) -> str:
 
 
 def record_failure(
-    *, run_id: int, worker: str, failure: SyncRun.Failure, error: str, attempts: int = 3
+    *, run_id: int, worker: str, failure: RunFailure, error: str, attempts: int = 3
 ) -> None:
     """Record the failure, riding out a database that is briefly away."""
     for attempt in range(attempts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,7 +11,7 @@ from tqdm import tqdm
 
 from syncapp.figures import RunFigures
 from syncapp.mailboxes import MailboxNeedsReconnect
-from syncapp.models import Mailbox, SyncRun
+from syncapp.models import Mailbox, RunKind, SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.worker.execute import sync_run_execute
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="follow a queued or already active run to its end"
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         mailboxes = self._mailboxes(options)
         kind = SyncRun.Kind.FULL if options["full"] else SyncRun.Kind.INCREMENTAL
         failed = 0
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{failed} of {len(mailboxes)} mailbox(es) failed", returncode=1)
 
-    def _mailboxes(self, options) -> list[Mailbox]:
+    def _mailboxes(self, options: dict[str, Any]) -> list[Mailbox]:
         mailboxes = Mailbox.objects.select_related("owner").order_by("pk")
         if options["user"]:
             if not get_user_model().objects.filter(username=options["user"]).exists():
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             raise CommandError("No mailbox matches; connect one first")
         return found
 
-    def _sync(self, mailbox: Mailbox, *, kind: str, options) -> SyncRun | None:
+    def _sync(self, mailbox: Mailbox, *, kind: RunKind, options: dict[str, Any]) -> SyncRun | None:
         run, created = sync_run_start(
             mailbox=mailbox,
             kind=kind,
@@ -99,9 +100,14 @@ class Command(BaseCommand):
     def _bar(self, mailbox: Mailbox) -> _ProgressBar:
         # tqdm draws with carriage returns: it needs the raw stream, which
         # OutputWrapper would end with a newline on every write.
-        return _ProgressBar(mailbox.email, enabled=self.stdout.isatty(), stream=self.stdout._out)
+        raw: TextIO = self.stdout._out  # type: ignore[assignment]  # _out is not in the stubs
+        return _ProgressBar(mailbox.email, enabled=self.stdout.isatty(), stream=raw)
 
     def _summary(self, run: SyncRun) -> None:
+        # Runs come here ended, and an ended run has finished_at (a CHECK constraint).
+        # Not quite always: when sync_run_execute could not record a failure, its run
+        # comes back RUNNING; this line failed for it before the assert as well.
+        assert run.finished_at is not None
         seconds = (run.finished_at - (run.started_at or run.created_at)).total_seconds()
         if run.status == SyncRun.Status.SUCCEEDED:
             self.stdout.write(
@@ -118,13 +124,13 @@ class Command(BaseCommand):
 class _ProgressBar:
     """A terminal bar when a person is watching; nothing in logs and pipes."""
 
-    def __init__(self, label: str, *, enabled: bool, stream) -> None:
+    def __init__(self, label: str, *, enabled: bool, stream: TextIO) -> None:
         self._bar = tqdm(desc=label, unit="msg", total=0, file=stream, disable=not enabled)
 
     def __enter__(self) -> _ProgressBar:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._bar.close()
 
     def show(self, progress: RunFigures) -> None:
