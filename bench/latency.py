@@ -13,7 +13,6 @@ waits until it has finished.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,9 +23,9 @@ from bench.emulator import EmulatorProcess
 from bench.environment import child_env
 from bench.figures import Figure
 from bench.fixtures import PASSWORD, mailbox_create, mailbox_delete, web_client
-from bench.processes import Spawned
 from syncapp import workers
 from syncapp.models import SyncRun
+from tests.support.processes import QCLUSTER, Spawned
 from tests.support.waiting import wait_for
 
 POLL_SECONDS = 0.01
@@ -94,9 +93,8 @@ def start_latency(*, runs: int, log_dir: Path) -> list[Figure]:
                 GOOGLE_TOKEN_URI=emulator.url + "token",
                 Q_WORKERS="1",
             )
-            command = [sys.executable, "manage.py", "qcluster"]
             launched = timezone.now() - timedelta(seconds=1)
-            with Spawned(command, name="qcluster", log_dir=log_dir, env=env) as cluster:
+            with Spawned(QCLUSTER, name="qcluster", log_dir=log_dir, env=env) as cluster:
                 try:
                     wait_for(
                         lambda: workers.seen_since(launched),

@@ -33,10 +33,10 @@ from django.test.utils import CaptureQueriesContext
 from bench.environment import PostgresDatabase, child_env, postgres_reachable
 from bench.figures import Figure
 from bench.fixtures import mailbox_create, mailbox_delete, web_client
-from bench.processes import Spawned
 from bench.urls import TRIVIAL_PATH
 from syncapp.models import SyncRun
 from syncapp.runs import Progress, sync_run_claim, sync_run_progress, sync_run_start
+from tests.support.processes import Spawned
 from tests.support.waiting import wait_for
 
 WARM_UP_SECONDS = 1.0
