@@ -8,7 +8,8 @@ from bench.chaos_harness import chaos_run
 from syncapp.models import SyncRun, WorkerProcess
 from tests.support.processes import Spawned, alive
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Marked here: the harness starts its clusters itself, not through a fixture.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.crash]
 
 
 def test_chaos_ends_every_run_and_leaves_the_database_equal_to_gmail(tmp_path):

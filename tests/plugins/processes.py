@@ -13,6 +13,17 @@ from django_q.conf import Conf
 
 from tests.support.processes import FAST_TIMINGS, QCLUSTER, Spawned, cluster_env
 
+# Fixtures that start real processes or servers; a test using one is slow and marked `crash`.
+STARTS_PROCESSES = {"start_cluster", "live_server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark before `-m` deselects: `-m "not crash"` then leaves these tests out."""
+    for item in items:
+        if STARTS_PROCESSES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.crash)
+
 
 @pytest.fixture
 def fast_timings(settings):
