@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.processes import Spawned
+from tests.support.processes import Spawned
 
 
 @dataclass(frozen=True, slots=True)

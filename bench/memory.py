@@ -14,7 +14,7 @@ from bench.emulator import EmulatorProcess
 from bench.environment import child_env
 from bench.figures import Figure
 from bench.fixtures import mailbox_create, mailbox_delete, stored_count
-from bench.processes import Spawned
+from tests.support.processes import Spawned
 
 SYNC_TIMEOUT_SECONDS = 1800
 

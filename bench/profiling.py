@@ -89,7 +89,7 @@ def profile_full_sync(*, messages: int, log_dir: Path) -> str:
             mailbox_delete(reader)
             mailbox_delete(mailbox)
     stats = pstats.Stats(*sync_profiles, stream=out)
-    total = _cumulative(stats, "syncapp/execute.py", "sync_run_execute")
+    total = _cumulative(stats, "syncapp/worker/execute.py", "sync_run_execute")
     print(
         f"under cProfile: {timed.describe()}; the bare fetch loop took {bare_seconds:.2f} s\n",
         file=out,

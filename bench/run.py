@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import environment  # noqa: E402
 from bench.figures import TARGETS, Figure, unmeasured  # noqa: E402
-from bench.processes import stop_all  # noqa: E402
+from tests.support.processes import stop_all  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)

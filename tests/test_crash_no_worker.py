@@ -8,8 +8,8 @@ from django.utils import timezone
 from syncapp.models import SyncRun, WorkerProcess
 from syncapp.runs import sync_run_start
 from syncapp.worker.reaper import sync_runs_reap
-from tests.crash import wait_for
 from tests.helpers import assert_database_matches
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ def test_a_run_waits_for_a_worker_and_runs_once_one_starts(
     finished = wait_for(
         lambda: SyncRun.objects.finished().filter(pk=run.pk).first(),
         timeout=60,
-        what=f"the new cluster to run the waiting sync\n{cluster.output()}",
+        what=lambda: f"the new cluster to run the waiting sync\n{cluster.output()}",
     )
 
     assert finished.status == SyncRun.Status.SUCCEEDED, finished.error

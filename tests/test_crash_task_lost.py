@@ -4,8 +4,8 @@ import pytest
 
 from syncapp.models import SyncRun, WorkerProcess
 from syncapp.runs import sync_run_start
-from tests.crash import wait_for
 from tests.helpers import assert_database_matches
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ def test_a_run_whose_task_was_lost_is_failed_and_retried(
     retry = wait_for(
         lambda: SyncRun.objects.filter(retry_of=lost.pk, status=SyncRun.Status.SUCCEEDED).first(),
         timeout=60,
-        what=f"the lost run to be retried\n{cluster.output()}",
+        what=lambda: f"the lost run to be retried\n{cluster.output()}",
     )
 
     lost.refresh_from_db()

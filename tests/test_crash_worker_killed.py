@@ -1,14 +1,12 @@
 """kill -9 in the middle of a sync: the run ends, a retry finishes it, nothing is lost."""
 
-import signal
-
 import pytest
 from django.db import close_old_connections
 
 from syncapp.models import Message, SyncRun, WorkerProcess
 from syncapp.runs import sync_run_start
-from tests.crash import wait_for
 from tests.helpers import assert_database_matches, fetched_message_ids
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,9 +28,9 @@ def test_a_killed_cluster_leaves_no_run_behind(
     wait_for(
         lambda: SyncRun.objects.get(pk=run.pk).processed >= 100,
         timeout=60,
-        what=f"the run to make progress\n{first.output()}",
+        what=lambda: f"the run to make progress\n{first.output()}",
     )
-    first.kill(signal.SIGKILL)
+    first.kill()
     stored_before_kill = set(Message.objects.values_list("gmail_id", flat=True))
     emulator.clear_request_log()
 
@@ -48,7 +46,7 @@ def test_a_killed_cluster_leaves_no_run_behind(
     retry = wait_for(
         lambda: SyncRun.objects.filter(retry_of=run.pk, status=SyncRun.Status.SUCCEEDED).first(),
         timeout=90,
-        what=f"a retry to finish the sync\n{second.output()}",
+        what=lambda: f"a retry to finish the sync\n{second.output()}",
     )
 
     dead = SyncRun.objects.get(pk=run.pk)

@@ -7,8 +7,8 @@ from django.db import OperationalError
 
 from syncapp.gmail.client import GmailClient, gmail_client_for
 from syncapp.models import Message, SyncRun
-from tests.clock import FakeClock
 from tests.helpers import run_sync
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

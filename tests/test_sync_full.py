@@ -6,8 +6,8 @@ import pytest
 
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Label, Message, SyncRun
-from tests.clock import FakeClock
 from tests.helpers import assert_database_matches, fetched_message_ids, run_sync
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
