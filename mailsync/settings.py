@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files in production (see "Static files" below), before anything else runs.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,9 +103,25 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files --------------------------------------------------------------
+# WhiteNoise serves them from the web process. `collectstatic` writes them to
+# STATIC_ROOT compressed (gzip) under names carrying their content's hash, which
+# are then cached for ever. With DEBUG on, pages link the plain names and
+# runserver serves them. STATIC_MANIFEST=False keeps the plain names with DEBUG
+# off, served from the source folders: the tests, which never run collectstatic.
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_MANIFEST = envbool("STATIC_MANIFEST", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -213,14 +231,24 @@ SOCIAL_AUTH_PIPELINE = (
 # Where a failed or cancelled sign-in lands, with the reason as a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
 # Behind a TLS-terminating proxy the redirect URI Google sees must be https.
-SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", False)
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", envbool("TLS_PROXY", False))
 
 # --- Security ----------------------------------------------------------------
+# TLS_PROXY=True: a proxy in front terminates TLS and says so in
+# X-Forwarded-Proto (it must set or strip that header on every request). Then
+# plain http is redirected to https (but /health/, for monitors inside), and
+# browsers are told to use https only (HSTS).
+TLS_PROXY = envbool("TLS_PROXY", False)
+if TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", TLS_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if TLS_PROXY else 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGGING = {

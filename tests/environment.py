@@ -14,6 +14,12 @@ os.environ.setdefault("SECURE_COOKIES", "False")
 os.environ.setdefault("GMAIL_QUOTA_UNITS_PER_MINUTE", "6000000")
 os.environ.setdefault("GOOGLE_CLIENT_ID", "mailsync-test")
 os.environ.setdefault("GOOGLE_CLIENT_SECRET", "mailsync-test-secret")
+# Static files under their own names, from the source folders: tests never run
+# collectstatic (bin/check-production does, booting the production configuration).
+os.environ.setdefault("STATIC_MANIFEST", "False")
+_static_root = os.path.join(tempfile.gettempdir(), "mailsync-test-static")
+os.makedirs(_static_root, exist_ok=True)
+os.environ.setdefault("STATIC_ROOT", _static_root)
 
 # One test database per pytest process, so two runs on one machine never share.
 if "postgres" in os.environ.get("DATABASE_URL", ""):
