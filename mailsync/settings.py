@@ -7,6 +7,7 @@ django-q2 ORM broker); production sets DATABASE_URL, REDIS_URL and SECRET_KEY.
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
 from mailsync.env import EnvError, envbool, envint, envlist, envstr
 
@@ -228,6 +229,14 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.associate_user",
     "syncapp.social.mailbox_connect",
 )
+# social-core's disconnect pipeline, with the mailbox's tokens deleted (ours are
+# not in UserSocialAuth.extra_data, so its own revoke_tokens step finds none).
+SOCIAL_AUTH_DISCONNECT_PIPELINE = (
+    "social_core.pipeline.disconnect.allowed_to_disconnect",
+    "social_core.pipeline.disconnect.get_entries",
+    "syncapp.social.mailbox_forget_tokens",
+    "social_core.pipeline.disconnect.disconnect",
+)
 # Where a failed or cancelled sign-in lands, with the reason as a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
 # Behind a TLS-terminating proxy the redirect URI Google sees must be https.
@@ -250,6 +259,24 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Tokens at rest -------------------------------------------------------------
+# Fernet keys (32 url-safe base64 bytes each: `python -c "from cryptography.fernet
+# import Fernet; print(Fernet.generate_key().decode())"`), comma-separated. The first
+# encrypts; all decrypt. Rotate: put a new key first, run `manage.py reencrypt_tokens`,
+# then drop the old one. Required with DEBUG off; the demo and tests use fixed keys.
+TOKEN_ENCRYPTION_KEYS = envlist("TOKEN_ENCRYPTION_KEYS", [])
+if not TOKEN_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise EnvError("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is not True")
+    TOKEN_ENCRYPTION_KEYS = ["aW5zZWN1cmUtZGV2LWtleS1ub3QtZm9yLXByb2QhISE="]
+for _key in TOKEN_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise EnvError(
+            "TOKEN_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64-encoded bytes)"
+        ) from None
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from syncapp.fields import EncryptedTextField
+
 
 class Mailbox(models.Model):
     """A Gmail account that a user has connected, and where its last sync ended."""
@@ -15,8 +17,9 @@ class Mailbox(models.Model):
     )
     email = models.EmailField()
     # OAuth credentials the sync uses; the access token is refreshed and saved back.
-    access_token = models.TextField(blank=True)
-    refresh_token = models.TextField(blank=True)
+    # Encrypted at rest (syncapp.fields); never shown in the admin, logs or errors.
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     # Gmail history ids are unsigned 64-bit numbers sent as strings.
     history_id = models.CharField(max_length=32, blank=True)

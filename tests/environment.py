@@ -9,6 +9,8 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DEBUG", "False")
 os.environ.setdefault("SECURE_COOKIES", "False")
+# A fixed key, so that worker subprocesses read what the tests wrote.
+os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", "bWFpbHN5bmMtdGVzdHMta2V5LWZvci10ZXN0cy1vbmw=")
 # Gmail's real quota would make every sync in the suite take minutes; tests
 # about pacing set their own.
 os.environ.setdefault("GMAIL_QUOTA_UNITS_PER_MINUTE", "6000000")

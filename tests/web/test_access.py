@@ -124,5 +124,3 @@ def test_behind_a_tls_proxy_https_is_trusted_enforced_and_pinned_by_hsts():
     assert production["SECURE_SSL_REDIRECT"] == "True"
     assert production["SECURE_HSTS_SECONDS"] == "31536000"
     assert production["SESSION_COOKIE_SECURE"] == "True"
-
-
