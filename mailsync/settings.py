@@ -174,6 +174,8 @@ SYNC_QUEUE_GRACE_SECONDS = envint("SYNC_QUEUE_GRACE_SECONDS", 30, minimum=1)
 SYNC_MAX_RETRIES = envint("SYNC_MAX_RETRIES", 3)
 SYNC_RETRY_DELAY_SECONDS = envint("SYNC_RETRY_DELAY_SECONDS", 30, minimum=1)
 SYNC_INTERVAL_MINUTES = envint("SYNC_INTERVAL_MINUTES", 15, minimum=1)
+# Starts a user may ask for through the JSON API per minute; past it, 429.
+SYNC_API_STARTS_PER_MINUTE = envint("SYNC_API_STARTS_PER_MINUTE", 10, minimum=1)
 # Finished runs kept per mailbox; older ones are pruned daily.
 SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 
@@ -201,6 +203,13 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "poll": 0.1,
     "label": "Task queue",
+}
+# The cache holds the API's start counters (syncapp.throttle): shared through Redis
+# when there is one, else per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -1,9 +1,18 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from syncapp.models import Mailbox
 
 pytest_plugins = ["tests.plugins.emulator", "tests.plugins.processes"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Counters (the API's start limit) never carry over from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
