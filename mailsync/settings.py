@@ -42,6 +42,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files in production (see "Static files" below), before anything else runs.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every answer (mailsync/security.py).
+    "mailsync.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRefresh, trigger_client_event
 
@@ -86,6 +86,7 @@ def run_retry(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@cache_control(private=True, no_store=True)
 def run_history(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = mailbox_get_for_user(user=request.user, mailbox_id=mailbox_id)
     now = timezone.now()
