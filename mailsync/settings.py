@@ -294,7 +294,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Everything reaches standard error through the root logger: warnings and errors
+    # of every library, each unhandled exception of a request with its traceback
+    # (django.request), and mailsync's own log at LOG_LEVEL.
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "syncapp": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+        "syncapp": {"level": envstr("LOG_LEVEL", "INFO")},
     },
 }

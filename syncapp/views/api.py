@@ -33,6 +33,7 @@ from syncapp.runs import sync_run_start
 from syncapp.selectors import mailbox_find_for_user, run_get_for_user
 from syncapp.throttle import sync_start_throttle
 from syncapp.views.common import HtmxHttpRequest
+from syncapp.views.presenters import run_error_sentence
 
 View = Callable[..., HttpResponse]
 
@@ -84,7 +85,7 @@ def run_json(run: SyncRun) -> dict[str, Any]:
         "new": run.new_count,
         "updated": run.updated_count,
         "deleted": run.deleted_count,
-        "error": run.error,
+        "error": run_error_sentence(run),
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

@@ -54,6 +54,10 @@ class RunProgress:
         return "about " + human_duration((self.run.total - self.run.processed) / rate)
 
     @property
+    def error_text(self) -> str:
+        return run_error_sentence(self.run)
+
+    @property
     def duration_text(self) -> str:
         return human_duration(self.elapsed_seconds)
 
@@ -80,6 +84,22 @@ class RunProgress:
         if silent < settings.SYNC_STALE_SECONDS:
             return ""
         return human_duration(silent)
+
+
+# Failures whose error holds an exception's text: users read a sentence instead; the
+# text stays on the run, for the log and the admin.
+TECHNICAL_FAILURES: dict[str, str] = {
+    SyncRun.Failure.ERROR: "The sync stopped on an unexpected error.",
+    SyncRun.Failure.DATABASE: "The sync stopped because the database failed.",
+}
+
+
+def run_error_sentence(run: SyncRun) -> str:
+    """What a user is told about a failed run: never an exception's text."""
+    sentence = TECHNICAL_FAILURES.get(run.failure)
+    if sentence is None:
+        return run.error
+    return f"{sentence} It has been logged for the administrator; Retry continues from there."
 
 
 def human_duration(seconds: float) -> str:
