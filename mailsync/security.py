@@ -1,4 +1,4 @@
-"""The Content-Security-Policy every response carries.
+"""The Content-Security-Policy every response carries, and who signs in from where.
 
 Scripts and styles come only from our own origin: no inline script, handler or
 style (htmx is told not to inject its indicator styles, see base.html). Forms may
@@ -39,3 +39,13 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", content_security_policy())
         return response
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The sign-in's address, for django-axes: behind TLS_PROXY the last address the
+    proxy appended to X-Forwarded-For (earlier ones are the client's to forge)."""
+    if settings.TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR")

@@ -4,6 +4,7 @@ Every value has a default that runs the demo on embedded pieces (SQLite and the
 django-q2 ORM broker); production sets DATABASE_URL, REDIS_URL and SECRET_KEY.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
     "template_partials",
     # Google sign-in (see "Sign-in" below).
     "social_django",
+    # Sign-in throttling (see "Failed sign-ins" below).
+    "axes",
     "syncapp",
 ]
 
@@ -53,6 +56,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Turns a failed Google sign-in into a message on the login page instead of a 500.
     "social_django.middleware.SocialAuthExceptionMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mailsync.urls"
@@ -223,6 +228,8 @@ else:
 # social-auth, whose backend (syncapp.social) reads the GOOGLE_* settings above
 # at request time. The Google button shows only when a client id and secret are set.
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "syncapp.social.GoogleGmailOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -270,6 +277,19 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Failed sign-ins ------------------------------------------------------------
+# django-axes counts failed password sign-ins (the login page, the admin's, and so
+# the API's session) per username and, separately, per client address; past
+# LOGIN_FAILURE_LIMIT either is locked for LOGIN_LOCKOUT_MINUTES (429 and a page
+# that says so). Behind TLS_PROXY the address is the proxy's last X-Forwarded-For.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_CLIENT_IP_CALLABLE = "mailsync.security.client_ip"
+AXES_VERBOSE = False
 
 # --- Tokens at rest -------------------------------------------------------------
 # Fernet keys (32 url-safe base64 bytes each: `python -c "from cryptography.fernet
