@@ -144,8 +144,17 @@ SYNC_HEARTBEAT_SECONDS = envint("SYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 SYNC_STALE_SECONDS = envint("SYNC_STALE_SECONDS", 60, minimum=1)
 if SYNC_STALE_SECONDS <= SYNC_HEARTBEAT_SECONDS:
     raise EnvError("SYNC_STALE_SECONDS must be longer than SYNC_HEARTBEAT_SECONDS")
-# The longest a single run may take before its worker is stopped.
-SYNC_MAX_RUN_SECONDS = envint("SYNC_MAX_RUN_SECONDS", 6 * 3600, minimum=60)
+# A run's work executes as slices of at most this long: each saves its checkpoint
+# and queues the next, so no task outlives a deploy or holds a worker for hours.
+SYNC_SLICE_SECONDS = envint("SYNC_SLICE_SECONDS", 300, minimum=1)
+# django-q2's task timeout, above a slice: a slice that still outlives it is
+# interrupted, and the next slice continues from its checkpoint.
+SYNC_TASK_TIMEOUT_SECONDS = envint("SYNC_TASK_TIMEOUT_SECONDS", 900, minimum=2)
+if SYNC_TASK_TIMEOUT_SECONDS <= SYNC_SLICE_SECONDS:
+    raise EnvError("SYNC_TASK_TIMEOUT_SECONDS must be longer than SYNC_SLICE_SECONDS")
+# A run interrupted this many times in a row without progress (a message that
+# kills its worker, say) fails instead of looping forever.
+SYNC_MAX_INTERRUPTIONS = envint("SYNC_MAX_INTERRUPTIONS", 3, minimum=1)
 SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
 # A queued run fails when no worker has been alive for this long.
 SYNC_QUEUE_TIMEOUT_SECONDS = envint("SYNC_QUEUE_TIMEOUT_SECONDS", 600, minimum=1)
@@ -174,8 +183,9 @@ Q_CLUSTER = {
     # Also the queue's name: clusters serve the queue named like them.
     "name": envstr("Q_CLUSTER_NAME", "mailsync"),
     "workers": envint("Q_WORKERS", 2, minimum=1),
-    "timeout": SYNC_MAX_RUN_SECONDS,
-    "retry": SYNC_MAX_RUN_SECONDS + 600,
+    "timeout": SYNC_TASK_TIMEOUT_SECONDS,
+    # Above the timeout, else a slice still running is delivered again.
+    "retry": SYNC_TASK_TIMEOUT_SECONDS + 300,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,

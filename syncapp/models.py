@@ -87,6 +87,10 @@ class SyncRunQuerySet(models.QuerySet["SyncRun"]):
     def finished(self) -> SyncRunQuerySet:
         return self.filter(status__in=FINISHED_STATUSES)
 
+    def unheld(self) -> SyncRunQuerySet:
+        """Runs a worker may take: waiting for their first slice, or between slices."""
+        return self.filter(Q(status=RunStatus.CREATED) | Q(status=RunStatus.RUNNING, worker=""))
+
     def owned_by(self, worker: str) -> SyncRunQuerySet:
         """Running runs that this worker claimed and still holds."""
         return self.filter(status=RunStatus.RUNNING, worker=worker)
@@ -168,6 +172,16 @@ class SyncRun(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     # Where the run is, so that a retry can continue instead of starting over.
     checkpoint = models.JSONField(default=dict, blank=True)
+    # When its current task (the first slice, or the next) was handed to the queue.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Slices begun. Between slices a RUNNING run has no worker: its next slice is queued.
+    slices = models.PositiveIntegerField(default=0)
+    # Slices that ended without finishing their work (a worker died, a timeout): the
+    # next slice continued from the checkpoint. In a row: without progress between.
+    interruptions = models.PositiveSmallIntegerField(default=0)
+    interruptions_in_a_row = models.PositiveSmallIntegerField(default=0)
+    processed_at_interruption = models.PositiveIntegerField(default=0)
+    last_interruption = models.CharField(max_length=500, blank=True)
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -231,6 +245,10 @@ class SyncRun(models.Model):
             models.CheckConstraint(
                 condition=Q(processed__lte=F("total")) | Q(total=0),
                 name="syncrun_processed_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(interruptions_in_a_row__lte=F("interruptions")),
+                name="syncrun_interruptions_in_a_row_counted",
             ),
             # The one-active-run rule. sync_run_start relies on it to settle races.
             models.UniqueConstraint(

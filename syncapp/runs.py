@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from syncapp import queue
@@ -95,7 +96,7 @@ def sync_run_start(
                     "run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, run.kind, trigger
                 )
                 if enqueue:
-                    transaction.on_commit(partial(_enqueue, run))
+                    transaction.on_commit(partial(sync_run_enqueue, run_id=run.pk))
         except IntegrityError:
             # Another request created the active run first; read it on the next pass.
             continue
@@ -126,28 +127,41 @@ def sync_run_retry(*, failed: SyncRun) -> SyncRun | None:
     return retry if created else None
 
 
-def _enqueue(run: SyncRun) -> None:
+def sync_run_enqueue(*, run_id: int) -> None:
+    """Hand the run's next slice to the workers; call it once the row is committed."""
     try:
-        task_id = queue.enqueue_sync_run(run_id=run.pk)
+        task_id = queue.enqueue_sync_run(run_id=run_id)
     except Exception as exc:
-        # A run nobody will ever execute must not sit in CREATED.
-        logger.exception("run %s could not be queued", run.pk)
+        # A run nobody will ever execute must not sit waiting.
+        logger.exception("run %s could not be queued", run_id)
         sync_run_fail(
-            run_id=run.pk,
+            run_id=run_id,
             worker=None,
             error=f"Could not queue the sync: {exc}",
             failure=SyncRun.Failure.NOT_QUEUED,
         )
         return
-    SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    logger.info("run %s queued as task %s", run.pk, task_id)
+    SyncRun.objects.filter(pk=run_id).update(task_id=task_id, queued_at=timezone.now())
+    logger.info("run %s queued as task %s", run_id, task_id)
 
 
 def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
-    """Move a CREATED run to RUNNING for this worker; None if someone else has it."""
+    """Take the run for one slice: a CREATED run, or a RUNNING one between slices.
+
+    None when another worker holds it or it has ended, so a duplicate delivery
+    does nothing.
+    """
     now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run_id, status=Status.CREATED).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+    claimed = (
+        SyncRun.objects.filter(pk=run_id)
+        .unheld()
+        .update(
+            status=Status.RUNNING,
+            started_at=Coalesce("started_at", Value(now)),
+            heartbeat_at=now,
+            worker=worker,
+            slices=F("slices") + 1,
+        )
     )
     if not claimed:
         logger.info("run %s not claimed by %s: it is not waiting", run_id, worker)
@@ -157,13 +171,14 @@ def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
     return run
 
 
-def _owned(run_id: int, worker: str) -> SyncRunQuerySet:
+def sync_run_owned(*, run_id: int, worker: str) -> SyncRunQuerySet:
+    """The run, if this worker still holds it: the condition of every write it makes."""
     return SyncRun.objects.filter(pk=run_id).owned_by(worker)
 
 
 def sync_run_heartbeat(*, run_id: int, worker: str) -> bool:
     """Record that the worker is alive; False when it no longer owns the run."""
-    return bool(_owned(run_id, worker).update(heartbeat_at=timezone.now()))
+    return bool(sync_run_owned(run_id=run_id, worker=worker).update(heartbeat_at=timezone.now()))
 
 
 def sync_run_assert_owned(*, run_id: int, worker: str) -> None:
@@ -172,7 +187,7 @@ def sync_run_assert_owned(*, run_id: int, worker: str) -> None:
     Called inside the transaction that stores a batch of messages, so that a
     release and a batch write cannot interleave.
     """
-    if not _owned(run_id, worker).select_for_update().exists():
+    if not sync_run_owned(run_id=run_id, worker=worker).select_for_update().exists():
         raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
 
 
@@ -188,7 +203,7 @@ def sync_run_progress(
     if kind is not None:
         fields["kind"] = kind
         fields["fell_back_to_full"] = True
-    if not _owned(run_id, worker).update(**fields):
+    if not sync_run_owned(run_id=run_id, worker=worker).update(**fields):
         raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
 
 
@@ -197,7 +212,7 @@ def sync_run_succeed(
 ) -> None:
     """End the run and record where the mailbox's next sync starts, atomically."""
     with transaction.atomic():
-        ended = _owned(run_id, worker).update(
+        ended = sync_run_owned(run_id=run_id, worker=worker).update(
             **{**figures.as_columns(), "percent": 100},
             status=Status.SUCCEEDED,
             heartbeat_at=finished_at,
