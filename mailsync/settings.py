@@ -179,10 +179,19 @@ SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 # - catch_up off, so a scheduler that was down does not replay every missed
 #   slot at once.
 REDIS_URL = envstr("REDIS_URL", "")
+# The site's name for django-q2 (its prefix), and its queue when lanes are off.
+SYNC_QUEUE = envstr("SYNC_QUEUE", "mailsync")
+# Lanes: clicks, incremental syncs and bulk full-sync slices each have a queue
+# ("<SYNC_QUEUE>.<lane>") and clusters of their own (`manage.py syncworkers`),
+# so a click never waits behind bulk work. Off: one queue for everything.
+SYNC_LANES = envbool("SYNC_LANES", True)
+SYNC_LANE_NAMES = ("interactive", "incremental", "bulk")
+Q_WORKERS = envint("Q_WORKERS", 2, minimum=1)
 Q_CLUSTER = {
-    # Also the queue's name: clusters serve the queue named like them.
-    "name": envstr("Q_CLUSTER_NAME", "mailsync"),
-    "workers": envint("Q_WORKERS", 2, minimum=1),
+    # A cluster serves the queue named like it: SYNC_QUEUE, or a lane's queue
+    # when started with Q_CLUSTER_NAME="<SYNC_QUEUE>.<lane>" (see syncworkers).
+    "name": SYNC_QUEUE,
+    "workers": Q_WORKERS,
     "timeout": SYNC_TASK_TIMEOUT_SECONDS,
     # Above the timeout, else a slice still running is delivered again.
     "retry": SYNC_TASK_TIMEOUT_SECONDS + 300,
@@ -192,6 +201,12 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "poll": 0.1,
     "label": "Task queue",
+    # A bulk cluster takes one slice per worker at a time and holds no more in
+    # memory, so slices it cannot start yet stay in the queue for others.
+    "ALT_CLUSTERS": {
+        f"{SYNC_QUEUE}.{lane}": {"queue_limit": Q_WORKERS if lane == "bulk" else Q_WORKERS**2}
+        for lane in SYNC_LANE_NAMES
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -172,8 +172,9 @@ class SyncRun(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     # Where the run is, so that a retry can continue instead of starting over.
     checkpoint = models.JSONField(default=dict, blank=True)
-    # When its current task (the first slice, or the next) was handed to the queue.
+    # When and where its current task (the first slice, or the next) was queued.
     queued_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
     # Slices begun. Between slices a RUNNING run has no worker: its next slice is queued.
     slices = models.PositiveIntegerField(default=0)
     # Slices that ended without finishing their work (a worker died, a timeout): the
@@ -283,6 +284,8 @@ class WorkerProcess(models.Model):
     run = models.ForeignKey(
         SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The queue its cluster serves: a lane's, or the one queue.
+    queue = models.CharField(max_length=100, blank=True)
     # Since when it has had nothing to do; an idle worker takes a queued task
     # within a moment, so a run left waiting beside one has lost its task.
     idle_since = models.DateTimeField(null=True, blank=True)

@@ -81,6 +81,7 @@ def sync_run_start(
         active = SyncRun.objects.active().filter(mailbox=mailbox).first()
         if active is not None:
             if not sync_run_end_if_dead(active, now=timezone.now()):
+                _hurry(active, trigger=trigger)
                 return active, False
             # Never hand back a dead run: continue where it stopped instead.
             active.refresh_from_db()
@@ -102,6 +103,21 @@ def sync_run_start(
             continue
         return run, True
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
+
+
+def _hurry(waiting: SyncRun, *, trigger: str) -> None:
+    """A person asks for a run that waits in another lane: queue it in theirs too.
+
+    Whichever delivery a worker takes first runs it; the other finds it taken.
+    """
+    personal = trigger in (SyncRun.Trigger.WEB, SyncRun.Trigger.CLI)
+    interactive = queue.lane_queue(queue.Lane.INTERACTIVE)
+    unheld = waiting.status == Status.CREATED or not waiting.worker
+    if personal and unheld and waiting.queue and waiting.queue != interactive:
+        logger.info("run %s moves to the interactive lane", waiting.pk)
+        transaction.on_commit(
+            partial(sync_run_enqueue, run_id=waiting.pk, lane=queue.Lane.INTERACTIVE)
+        )
 
 
 def sync_run_is_latest(run: SyncRun) -> bool:
@@ -127,10 +143,24 @@ def sync_run_retry(*, failed: SyncRun) -> SyncRun | None:
     return retry if created else None
 
 
-def sync_run_enqueue(*, run_id: int) -> None:
-    """Hand the run's next slice to the workers; call it once the row is committed."""
+def sync_run_lane(*, trigger: str, kind: str, slices: int) -> queue.Lane:
+    """A person's click starts at once; a full sync's later slices are bulk work."""
+    personal = trigger in (SyncRun.Trigger.WEB, SyncRun.Trigger.CLI)
+    if personal and slices == 0:
+        return queue.Lane.INTERACTIVE
+    if kind == SyncRun.Kind.FULL:
+        return queue.Lane.BULK
+    return queue.Lane.INTERACTIVE if personal else queue.Lane.INCREMENTAL
+
+
+def sync_run_enqueue(*, run_id: int, lane: queue.Lane | None = None) -> None:
+    """Hand the run's next slice to the workers, in its lane unless `lane` says
+    otherwise; call it once the row is committed."""
     try:
-        task_id = queue.enqueue_sync_run(run_id=run_id)
+        if lane is None:
+            run = SyncRun.objects.values("trigger", "kind", "slices").get(pk=run_id)
+            lane = sync_run_lane(**run)
+        task_id, queue_name = queue.enqueue_sync_run(run_id=run_id, lane=lane)
     except Exception as exc:
         # A run nobody will ever execute must not sit waiting.
         logger.exception("run %s could not be queued", run_id)
@@ -141,8 +171,10 @@ def sync_run_enqueue(*, run_id: int) -> None:
             failure=SyncRun.Failure.NOT_QUEUED,
         )
         return
-    SyncRun.objects.filter(pk=run_id).update(task_id=task_id, queued_at=timezone.now())
-    logger.info("run %s queued as task %s", run_id, task_id)
+    SyncRun.objects.filter(pk=run_id).update(
+        task_id=task_id, queued_at=timezone.now(), queue=queue_name
+    )
+    logger.info("run %s queued as task %s on %s", run_id, task_id, queue_name)
 
 
 def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:

@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django_q.exceptions import TimeoutException
 from django_q.signals import post_spawn
 
+from syncapp.queue import serving_queue
 from syncapp.runs import new_worker_id
 from syncapp.scheduling import mailboxes_sync_all
 from syncapp.slices import sync_run_interrupt
@@ -64,4 +65,4 @@ def prune_sync_runs() -> str:
 @receiver(post_spawn)
 def _start_liveness(sender: object, proc_name: str, **kwargs: object) -> None:
     """Each worker process reports itself alive from its own thread."""
-    start_liveness()
+    start_liveness(queue=serving_queue())

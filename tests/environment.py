@@ -12,6 +12,8 @@ os.environ.setdefault("SECURE_COOKIES", "False")
 # Gmail's real quota would make every sync in the suite take minutes; tests
 # about pacing set their own.
 os.environ.setdefault("GMAIL_QUOTA_UNITS_PER_MINUTE", "6000000")
+# One queue: the tests' clusters serve it; the lane tests turn lanes on.
+os.environ.setdefault("SYNC_LANES", "False")
 os.environ.setdefault("GOOGLE_CLIENT_ID", "mailsync-test")
 os.environ.setdefault("GOOGLE_CLIENT_SECRET", "mailsync-test-secret")
 
