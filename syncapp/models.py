@@ -354,3 +354,29 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.gmail_id
+
+
+class LabelMembership(models.Model):
+    """A full sync's label refresh, staged: Gmail lists this message under this label.
+
+    Filled a listing page at a time, then applied to the stored messages a chunk
+    at a time and emptied, so that no process holds every id of a large mailbox.
+    """
+
+    # The unique index below starts with the mailbox: no index of its own.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    gmail_id = models.CharField(max_length=64)
+    label_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            # The refresh looks up a chunk of messages' labels with (mailbox, gmail_id IN ...).
+            models.UniqueConstraint(
+                fields=["mailbox", "gmail_id", "label_id"], name="label_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gmail_id} {self.label_id}"
