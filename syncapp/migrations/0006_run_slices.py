@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncapp', '0004_message_thread_index'),
+        ('syncapp', '0005_label_membership'),
     ]
 
     operations = [
