@@ -10,6 +10,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "quota_efficiency": (">=", 0.90),
     "quota_efficiency_overestimated": (">=", 0.75),
     "storage_overhead_ratio": (">=", 0.80),
+    "slice_overhead_ratio": (">=", 0.90),
     "incremental_noop_api_calls": ("<=", 3),
     "incremental_noop_time_ratio": ("<=", 0.02),
     "poll_vs_trivial_ratio": (">=", 0.5),

@@ -47,6 +47,7 @@ class Sizes:
     quota_seconds: float  # how long the quota sync takes at the ceiling
     storage_messages: int
     storage_rounds: int
+    slice_messages: int
     incremental_messages: int
     poll_seconds: float  # per view
     poll_clients: int
@@ -62,6 +63,7 @@ FULL = Sizes(
     quota_seconds=15,
     storage_messages=5000,
     storage_rounds=3,
+    slice_messages=20_000,
     incremental_messages=20_000,
     poll_seconds=20,
     poll_clients=32,
@@ -77,6 +79,7 @@ QUICK = Sizes(
     quota_seconds=7.5,
     storage_messages=2000,
     storage_rounds=3,
+    slice_messages=5000,
     incremental_messages=5000,
     poll_seconds=8,
     poll_clients=32,
@@ -97,7 +100,7 @@ class Benchmark:
 
 def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: Path):
     # Imported once Django is set up: these modules use the models.
-    from bench import incremental, latency, memory, poll, progress, quota, storage
+    from bench import incremental, latency, memory, poll, progress, quota, slices, storage
 
     return [
         Benchmark(
@@ -112,6 +115,13 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ["storage_overhead_ratio"],
             lambda: storage.storage_overhead(
                 messages=sizes.storage_messages, rounds=sizes.storage_rounds, log_dir=log_dir
+            ),
+        ),
+        Benchmark(
+            "slices",
+            ["slice_overhead_ratio"],
+            lambda: slices.slice_overhead(
+                messages=sizes.slice_messages, rounds=3, log_dir=log_dir
             ),
         ),
         Benchmark(
@@ -160,6 +170,7 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
 NAMES = [
     "quota",
     "storage",
+    "slices",
     "incremental",
     "poll",
     "poll_queries",
