@@ -157,6 +157,9 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
         Benchmark(
             "upkeep_queries", ["reaper_pass_queries", "health_queries"], upkeep.upkeep_queries
         ),
+        Benchmark(
+            "schedule_tick_queries", ["schedule_tick_queries"], upkeep.schedule_tick_queries
+        ),
     ]
 
 
@@ -170,6 +173,7 @@ NAMES = [
     "progress",
     "latency",
     "upkeep_queries",
+    "schedule_tick_queries",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from unittest.mock import patch
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -14,6 +15,7 @@ from django.utils import timezone
 from bench.figures import Figure
 from syncapp.models import Mailbox, SyncRun, WorkerProcess
 from syncapp.monitoring import health_snapshot
+from syncapp.scheduling import mailboxes_sync_due_batch
 from syncapp.worker.reaper import sync_runs_reap
 
 Status = SyncRun.Status
@@ -29,7 +31,7 @@ def _owner():
 
 def _cleanup() -> None:
     SyncRun.objects.filter(mailbox__owner__username=OWNER).delete()
-    Mailbox.objects.filter(owner__username=OWNER).delete()
+    Mailbox.objects.filter(owner__username=OWNER)._raw_delete(Mailbox.objects.db)
     get_user_model().objects.filter(username=OWNER).delete()
     WorkerProcess.objects.filter(name=WORKER).delete()
 
@@ -91,3 +93,28 @@ def upkeep_queries(*, queued: int = 5000, running: int = 100) -> list[Figure]:
         ),
         Figure("health_queries", health, f"{rows}, {stuck} stuck: {'; '.join(health_sql)}"),
     ]
+
+
+def schedule_tick_queries(*, mailboxes: int = 100_000, due: int = 1000) -> list[Figure]:
+    """`mailboxes` connected mailboxes of which `due` are due: SQL statements of one
+    batch of the schedule's tick (`mailboxes_sync_due_batch`, its batch size being
+    `due`), the sends to the queue on commit left out (one per run, django-q2's)."""
+    owner = _owner()
+    try:
+        now = timezone.now()
+        ids = _mailboxes(owner, mailboxes, next_sync_at=now + timedelta(minutes=5))
+        Mailbox.objects.filter(pk__in=ids[:due]).update(next_sync_at=now - timedelta(minutes=1))
+        results = []
+        with patch("syncapp.runs.queue.enqueue_sync_run", return_value="bench"):
+            count, sql = _count(
+                lambda: results.append(mailboxes_sync_due_batch(now=now, size=due))
+            )
+        taken, started = results[0]
+        untouched = Mailbox.objects.filter(pk__in=ids[due:], next_sync_at__gt=now).count()
+    finally:
+        _cleanup()
+    note = (
+        f"{mailboxes} mailboxes, {due} due: {taken} taken, {len(started)} runs started, "
+        f"{untouched} not due left alone: {'; '.join(sql)}"
+    )
+    return [Figure("schedule_tick_queries", count, note)]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from syncapp import queue
@@ -163,8 +164,11 @@ def _enqueue_all(runs: list[SyncRun]) -> None:
             continue
         queued.append(run)
         logger.info("run %s queued as task %s", run.pk, run.task_id)
-    # Only task_id is written: a worker may already be running the run.
-    SyncRun.objects.bulk_update(queued, ["task_id"])
+    if queued:
+        # One UPDATE of task_id only: a worker may already be running the run.
+        SyncRun.objects.filter(pk__in=[run.pk for run in queued]).update(
+            task_id=Case(*(When(pk=run.pk, then=Value(run.task_id)) for run in queued))
+        )
 
 
 def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
@@ -230,8 +234,11 @@ def sync_run_succeed(
         if not ended:
             raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
         mailbox_id = SyncRun.objects.values_list("mailbox_id", flat=True).get(pk=run_id)
+        # The schedule's next sync of this mailbox is an interval from now.
         Mailbox.objects.filter(pk=mailbox_id).update(
-            history_id=history_id, last_synced_at=finished_at
+            history_id=history_id,
+            last_synced_at=finished_at,
+            next_sync_at=finished_at + timedelta(minutes=settings.SYNC_INTERVAL_MINUTES),
         )
     logger.info("run %s succeeded (mailbox %s)", run_id, mailbox_id)
 

@@ -7,9 +7,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from syncapp.figures import RunFigures
 from syncapp.locks import one_at_a_time
 from syncapp.models import Mailbox, SyncRun, WorkerProcess
 from syncapp.monitoring import health_snapshot
+from syncapp.runs import sync_run_claim, sync_run_start, sync_run_succeed
+from syncapp.scheduling import mailboxes_sync_all
 from syncapp.worker.reaper import sync_runs_reap
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +131,68 @@ def test_a_pass_is_skipped_while_another_process_holds_the_lock(crowd):
         done.set()
         holder.join()
     assert not sync_runs_reap().skipped
+
+
+def test_a_tick_over_thousands_of_mailboxes_costs_a_few_queries_per_batch(
+    alice, enqueued, settings, django_assert_max_num_queries
+):
+    settings.SYNC_INTERVAL_MINUTES = 15
+    now = timezone.now()
+    ids = [m.pk for m in many_mailboxes(alice, 5000, next_sync_at=now + timedelta(minutes=5))]
+    due, later = ids[:500], ids[500:]
+    Mailbox.objects.filter(pk__in=due).update(next_sync_at=now - timedelta(minutes=1))
+    untouched = now + timedelta(minutes=5)
+
+    with django_assert_max_num_queries(10):
+        started = mailboxes_sync_all(now=now)
+
+    assert len(started) == 500
+    assert set(SyncRun.objects.values_list("mailbox_id", flat=True)) == set(due)
+    assert not Mailbox.objects.filter(pk__in=later).exclude(next_sync_at=untouched).exists()
+    moved = Mailbox.objects.filter(pk__in=due).values_list("next_sync_at", flat=True)
+    assert all(now + timedelta(minutes=13) <= t <= now + timedelta(minutes=17) for t in moved)
+    assert len(set(moved)) > 1, "the next syncs are spread"
+    assert mailboxes_sync_all(now=now) == []
+
+
+def test_a_tick_skips_mailboxes_with_an_active_run_but_moves_them_on(alice, enqueued):
+    now = timezone.now()
+    busy, idle = many_mailboxes(alice, 2, next_sync_at=now - timedelta(minutes=1))
+    many_runs([busy], status=Status.CREATED, created_ago=1)
+
+    started = mailboxes_sync_all(now=now)
+
+    assert [SyncRun.objects.get(pk=pk).mailbox_id for pk in started] == [idle.pk]
+    assert SyncRun.objects.filter(mailbox=busy).count() == 1
+    assert Mailbox.objects.get(pk=busy.pk).next_sync_at > now
+
+
+def test_a_revoked_mailbox_is_not_due(alice, enqueued):
+    now = timezone.now()
+    many_mailboxes(alice, 1, needs_reconnect=True, next_sync_at=now - timedelta(hours=1))
+
+    assert mailboxes_sync_all(now=now) == []
+    assert not SyncRun.objects.exists()
+
+
+def test_a_mailbox_that_just_synced_is_not_due(alice_mailbox, enqueued, settings):
+    settings.SYNC_INTERVAL_MINUTES = 15
+    run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
+    sync_run_claim(run_id=run.pk, worker="w")
+    finished = timezone.now()
+    sync_run_succeed(
+        run_id=run.pk, worker="w", figures=RunFigures(), history_id="9", finished_at=finished
+    )
+
+    assert Mailbox.objects.get(pk=alice_mailbox.pk).next_sync_at == finished + timedelta(
+        minutes=15
+    )
+    assert mailboxes_sync_all(now=finished + timedelta(minutes=14)) == []
+    assert len(mailboxes_sync_all(now=finished + timedelta(minutes=15))) == 1
+
+
+def test_a_tick_runs_in_batches(alice, enqueued):
+    now = timezone.now()
+    many_mailboxes(alice, 25, next_sync_at=now - timedelta(minutes=1))
+
+    assert len(mailboxes_sync_all(now=now, batch_size=10)) == 25
