@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.conf import settings
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -46,9 +45,11 @@ def enqueue_sync_run(*, run_id: int) -> str:
     )
 
 
-SCHEDULES = {
+SCHEDULES: dict[str, tuple[str, int]] = {
     "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", 1),
-    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", None),
+    # Each mailbox is synced every SYNC_INTERVAL_MINUTES (its next_sync_at); the tick
+    # that starts the due ones runs every minute.
+    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", 1),
     "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", 24 * 60),
 }
 
@@ -61,7 +62,7 @@ def schedules_ensure() -> list[str]:
             defaults={
                 "func": func,
                 "schedule_type": Schedule.MINUTES,
-                "minutes": minutes or settings.SYNC_INTERVAL_MINUTES,
+                "minutes": minutes,
                 "repeats": -1,
             },
         )

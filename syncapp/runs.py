@@ -15,10 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from syncapp import queue
+from syncapp.dead import retry_at, sync_runs_end_dead
 from syncapp.figures import RunFigures
 from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import (
@@ -28,8 +29,8 @@ from syncapp.models import (
     RunTrigger,
     SyncRun,
     SyncRunQuerySet,
-    WorkerProcess,
 )
+from syncapp.sql import insert_from
 
 logger = logging.getLogger(__name__)
 
@@ -126,21 +127,48 @@ def sync_run_retry(*, failed: SyncRun) -> SyncRun | None:
     return retry if created else None
 
 
+def sync_runs_start_many(*, source: QuerySet[Any], **values: Any) -> list[int]:
+    """Create one CREATED run per row of `source` in one statement (see
+    syncapp.sql.insert_from: `values` computes its columns from the row);
+    returns the new runs' ids.
+
+    A mailbox that has an active run already gets none: the one-active-run
+    partial unique index skips its row in the same INSERT. The runs are handed
+    to the workers once committed.
+    """
+    with transaction.atomic():
+        created = insert_from(SyncRun, source, **values)
+        if created:
+            transaction.on_commit(partial(_enqueue_all, [SyncRun(pk=pk) for pk in created]))
+    return created
+
+
 def _enqueue(run: SyncRun) -> None:
-    try:
-        task_id = queue.enqueue_sync_run(run_id=run.pk)
-    except Exception as exc:
-        # A run nobody will ever execute must not sit in CREATED.
-        logger.exception("run %s could not be queued", run.pk)
-        sync_run_fail(
-            run_id=run.pk,
-            worker=None,
-            error=f"Could not queue the sync: {exc}",
-            failure=SyncRun.Failure.NOT_QUEUED,
+    _enqueue_all([run])
+
+
+def _enqueue_all(runs: list[SyncRun]) -> None:
+    queued = []
+    for run in runs:
+        try:
+            run.task_id = queue.enqueue_sync_run(run_id=run.pk)
+        except Exception as exc:
+            # A run nobody will ever execute must not sit in CREATED.
+            logger.exception("run %s could not be queued", run.pk)
+            sync_run_fail(
+                run_id=run.pk,
+                worker=None,
+                error=f"Could not queue the sync: {exc}",
+                failure=SyncRun.Failure.NOT_QUEUED,
+            )
+            continue
+        queued.append(run)
+        logger.info("run %s queued as task %s", run.pk, run.task_id)
+    if queued:
+        # One UPDATE of task_id only: a worker may already be running the run.
+        SyncRun.objects.filter(pk__in=[run.pk for run in queued]).update(
+            task_id=Case(*(When(pk=run.pk, then=Value(run.task_id)) for run in queued))
         )
-        return
-    SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    logger.info("run %s queued as task %s", run.pk, task_id)
 
 
 def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
@@ -206,8 +234,11 @@ def sync_run_succeed(
         if not ended:
             raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
         mailbox_id = SyncRun.objects.values_list("mailbox_id", flat=True).get(pk=run_id)
+        # The schedule's next sync of this mailbox is an interval from now.
         Mailbox.objects.filter(pk=mailbox_id).update(
-            history_id=history_id, last_synced_at=finished_at
+            history_id=history_id,
+            last_synced_at=finished_at,
+            next_sync_at=finished_at + timedelta(minutes=settings.SYNC_INTERVAL_MINUTES),
         )
     logger.info("run %s succeeded (mailbox %s)", run_id, mailbox_id)
 
@@ -239,26 +270,11 @@ def sync_run_fail(
         failure=failure,
         finished_at=now,
         heartbeat_at=now,
-        retry_at=_retry_at(now, failure),
+        retry_at=retry_at(now, failure),
     )
     if failed:
         logger.warning("run %s failed (%s): %s", run_id, failure, error)
     return bool(failed)
-
-
-def _retry_at(now: datetime, failure: RunFailure) -> Case | None:
-    """When the retry of a run failing now is due, by its attempt: one UPDATE."""
-    if failure not in SyncRun.RETRYABLE_FAILURES or settings.SYNC_MAX_RETRIES < 1:
-        return None
-    delay = settings.SYNC_RETRY_DELAY_SECONDS
-    return Case(
-        *(
-            When(attempt=attempt, then=Value(now + timedelta(seconds=delay * 2 ** (attempt - 1))))
-            for attempt in range(1, settings.SYNC_MAX_RETRIES + 1)
-        ),
-        default=None,
-        output_field=DateTimeField(),
-    )
 
 
 def sync_run_release(*, run_id: int, by: str) -> bool:
@@ -272,80 +288,6 @@ def sync_run_release(*, run_id: int, by: str) -> bool:
     )
 
 
-def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[RunFailure, str, Q] | None:
-    """Why an active run can no longer end by itself, or None while it can.
-
-    Returns the failure, the message for the user, and the condition that must
-    still hold when the run is failed for it.
-    """
-    if run.status == Status.RUNNING:
-        stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-        if run.heartbeat_at is None or run.heartbeat_at < stale_before:
-            beat = f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if run.heartbeat_at else "never"
-            return (
-                SyncRun.Failure.WORKER_LOST,
-                f"The worker stopped responding; last heartbeat at {beat}.",
-                Q(status=Status.RUNNING, heartbeat_at__lt=stale_before),
-            )
-        return None
-    if run.status != Status.CREATED:
-        return None
-    waiting_since = now - timedelta(seconds=settings.SYNC_QUEUE_GRACE_SECONDS)
-    if (
-        run.created_at < waiting_since
-        and WorkerProcess.objects.idle_since(waiting_since, now=now).exists()
-    ):
-        return (
-            SyncRun.Failure.TASK_LOST,
-            "No worker took this sync although one was idle: its queued task was lost "
-            "(for example with a worker that was stopped).",
-            Q(status=Status.CREATED),
-        )
-    timeout = settings.SYNC_QUEUE_TIMEOUT_SECONDS
-    unserved_since = now - timedelta(seconds=timeout)
-    if (
-        run.created_at < unserved_since
-        and not WorkerProcess.objects.seen_since(unserved_since).exists()
-    ):
-        return (
-            SyncRun.Failure.NO_WORKER,
-            f"No sync worker has been running for {_duration(timeout)}, so this sync never "
-            "started. Start one (manage.py qcluster) and sync again.",
-            Q(status=Status.CREATED),
-        )
-    return None
-
-
 def sync_run_end_if_dead(run: SyncRun, *, now: datetime) -> bool:
     """Fail an active run that can no longer end by itself; True when it did."""
-    dead = sync_run_dead_reason(run, now=now)
-    if dead is None:
-        return False
-    failure, message, still = dead
-    return sync_run_fail(run_id=run.pk, worker=None, error=message, failure=failure, still=still)
-
-
-def sync_runs_suspect(*, now: datetime) -> SyncRunQuerySet:
-    """Active runs that could be dead: only these are looked at one by one."""
-    stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-    waiting_before = now - timedelta(
-        seconds=min(settings.SYNC_QUEUE_GRACE_SECONDS, settings.SYNC_QUEUE_TIMEOUT_SECONDS)
-    )
-    # Served by the syncrun_active partial index.
-    return SyncRun.objects.stale(before=stale_before) | SyncRun.objects.waiting_since(
-        waiting_before
-    )
-
-
-def sync_runs_dead(*, now: datetime) -> list[SyncRun]:
-    """Active runs that can no longer end by themselves."""
-    return [
-        run for run in sync_runs_suspect(now=now) if sync_run_dead_reason(run, now=now) is not None
-    ]
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 60 == 0 and seconds >= 60:
-        minutes = seconds // 60
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return bool(sync_runs_end_dead(now=now, runs=SyncRun.objects.filter(pk=run.pk)))

@@ -244,7 +244,11 @@ def test_the_schedule_syncs_every_connected_idle_mailbox(
     assert SyncRun.objects.filter(mailbox=bob_mailbox).get() == busy
 
 
-def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(alice_mailbox, bob_mailbox):
+@pytest.mark.parametrize("chunk", [2000, 2], ids=["one-chunk", "chunks-of-2"])
+def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(
+    alice_mailbox, bob_mailbox, monkeypatch, chunk
+):
+    monkeypatch.setattr("syncapp.worker.reaper.DELETE_CHUNK", chunk)
     for mailbox in (alice_mailbox, bob_mailbox):
         for _ in range(5):
             run = queued(mailbox)
