@@ -18,6 +18,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "memory_growth_ratio": ("<=", 1.2),
     "progress_writes_per_second": ("<=", 1.0),
     "start_latency_median_s": ("<=", 0.5),
+    "reaper_pass_queries": ("<=", 6),
+    "health_queries": ("<=", 6),
+    "schedule_tick_queries": ("<=", 10),
 }
 _COMPARE = {">=": operator.ge, "<=": operator.le}
 

@@ -100,7 +100,17 @@ class Benchmark:
 
 def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: Path):
     # Imported once Django is set up: these modules use the models.
-    from bench import incremental, latency, memory, poll, progress, quota, slices, storage
+    from bench import (
+        incremental,
+        latency,
+        memory,
+        poll,
+        progress,
+        quota,
+        slices,
+        storage,
+        upkeep,
+    )
 
     return [
         Benchmark(
@@ -164,6 +174,12 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ["start_latency_median_s"],
             lambda: latency.start_latency(runs=sizes.start_runs, log_dir=log_dir),
         ),
+        Benchmark(
+            "upkeep_queries", ["reaper_pass_queries", "health_queries"], upkeep.upkeep_queries
+        ),
+        Benchmark(
+            "schedule_tick_queries", ["schedule_tick_queries"], upkeep.schedule_tick_queries
+        ),
     ]
 
 
@@ -177,6 +193,8 @@ NAMES = [
     "memory",
     "progress",
     "latency",
+    "upkeep_queries",
+    "schedule_tick_queries",
 ]
 
 

@@ -73,8 +73,17 @@ WSGI_APPLICATION = "mailsync.wsgi.application"
 # writes; IMMEDIATE transactions take the write lock up front, so two writers
 # wait on busy_timeout instead of failing with "database is locked" mid-way.
 DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mailsync.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# Persistent connections, checked before reuse. A worker process holds at most
+# four: its main thread (the task), the run's heartbeat thread, the sync's
+# writer thread and the liveness thread (the heartbeat and writer threads close
+# theirs when the run ends). Behind PgBouncer in transaction mode set
+# CONN_MAX_AGE=0 and DISABLE_SERVER_SIDE_CURSORS=True (see README).
+DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 0 if _SQLITE else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = envbool("DISABLE_SERVER_SIDE_CURSORS", False)
+if _SQLITE:
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -5,6 +5,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+
+
+class MailboxQuerySet(models.QuerySet["Mailbox"]):
+    def due(self, *, now: datetime) -> MailboxQuerySet:
+        """Connected mailboxes whose next scheduled sync is due."""
+        return self.filter(needs_reconnect=False, next_sync_at__lte=now)
 
 
 class Mailbox(models.Model):
@@ -23,10 +30,20 @@ class Mailbox(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     needs_reconnect = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the schedule's tick syncs it next; a run that succeeds moves it on.
+    next_sync_at = models.DateTimeField(default=timezone.now)
+
+    objects = MailboxQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["owner", "email"], name="mailbox_unique_per_owner"),
+        ]
+        indexes = [
+            # The schedule's tick (scheduling.mailboxes_sync_all) scans connected mailboxes by it.
+            models.Index(
+                fields=["next_sync_at"], condition=Q(needs_reconnect=False), name="mailbox_due"
+            ),
         ]
         ordering = ["email"]
         verbose_name_plural = "mailboxes"

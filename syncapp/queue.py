@@ -70,9 +70,11 @@ def enqueue_sync_run(*, run_id: int, lane: Lane) -> tuple[str, str]:
     return task_id, queue
 
 
-SCHEDULES = {
+SCHEDULES: dict[str, tuple[str, int]] = {
     "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", 1),
-    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", None),
+    # Each mailbox is synced every SYNC_INTERVAL_MINUTES (its next_sync_at); the tick
+    # that starts the due ones runs every minute.
+    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", 1),
     "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", 24 * 60),
 }
 
@@ -85,7 +87,7 @@ def schedules_ensure() -> list[str]:
             defaults={
                 "func": func,
                 "schedule_type": Schedule.MINUTES,
-                "minutes": minutes or settings.SYNC_INTERVAL_MINUTES,
+                "minutes": minutes,
                 "repeats": -1,
             },
         )

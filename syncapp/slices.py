@@ -12,15 +12,27 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import partial
+from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import (
+    Case,
+    Expression,
+    F,
+    Field,
+    PositiveSmallIntegerField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Left
 from django.utils import timezone
 
+from syncapp.dead import lapsed, last_heartbeat, stalled, stalled_error, task_lost
 from syncapp.figures import RunFigures
 from syncapp.models import SyncRun
-from syncapp.runs import sync_run_enqueue, sync_run_fail, sync_run_owned
+from syncapp.runs import sync_run_enqueue, sync_run_fail, sync_run_owned, sync_runs_enqueue
+from syncapp.sql import update_returning
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +74,13 @@ def sync_run_interrupt(
     the write (the reaper's "lease still lapsed").
     """
     held = Q(status=SyncRun.Status.RUNNING) & ~Q(worker="") & (still or Q())
-    limit = settings.SYNC_MAX_INTERRUPTIONS
-    stalled = Q(
-        processed__lte=F("processed_at_interruption"), interruptions_in_a_row__gte=limit - 1
-    )
-    error = f"The sync was interrupted {limit} times in a row without progress; last: {reason}"
+    error = stalled_error(reason)
     failure = SyncRun.Failure.WORKER_LOST
     if sync_run_fail(
-        run_id=run_id, worker=worker, error=error, failure=failure, still=held & stalled
+        run_id=run_id, worker=worker, error=error, failure=failure, still=held & stalled()
     ):
         return True
-    runs = SyncRun.objects.filter(held, pk=run_id).exclude(stalled)
+    runs = SyncRun.objects.filter(held, pk=run_id).exclude(stalled())
     if worker is not None:
         runs = runs.filter(worker=worker)
     now = timezone.now()
@@ -85,7 +93,40 @@ def sync_run_interrupt(
     return bool(interrupted)
 
 
-def interruption_fields(*, reason: str, now: datetime) -> dict[str, object]:
+def sync_runs_continue(*, now: datetime) -> list[int]:
+    """Queue again what waits for nothing: runs whose slice's lease lapsed (their
+    worker died: an interruption) and runs whose queued task was lost. One UPDATE,
+    whatever the number of runs; returns the ids queued again."""
+    interrupted = lapsed(now=now) & ~stalled()
+    fields = interruption_fields(reason=last_heartbeat(), now=now)
+    again = update_returning(
+        SyncRun.objects.filter(interrupted | task_lost(now=now)),
+        worker="",
+        queued_at=now,
+        **{
+            name: Case(
+                When(interrupted, then=value),
+                default=F(name),
+                output_field=_field(name),
+            )
+            for name, value in fields.items()
+            if name not in ("worker", "queued_at")
+        },
+    )
+    if again:
+        # One statement, so no transaction of its own: queued once it is committed.
+        transaction.on_commit(partial(sync_runs_enqueue, again))
+        logger.warning("runs %s queued again (interrupted, or their task was lost)", again)
+    return again
+
+
+def _field(name: str) -> Field[Any, Any]:
+    field = SyncRun._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def interruption_fields(*, reason: str | Expression, now: datetime) -> dict[str, object]:
     """The columns an interruption writes, as expressions on the row itself."""
     return {
         "worker": "",
@@ -95,7 +136,8 @@ def interruption_fields(*, reason: str, now: datetime) -> dict[str, object]:
         "interruptions_in_a_row": Case(
             When(processed__gt=F("processed_at_interruption"), then=Value(1)),
             default=F("interruptions_in_a_row") + 1,
+            output_field=PositiveSmallIntegerField(),
         ),
         "processed_at_interruption": F("processed"),
-        "last_interruption": reason[:500],
+        "last_interruption": Left(reason, 500) if isinstance(reason, Expression) else reason[:500],
     }

@@ -121,9 +121,19 @@ def messages_mark_seen(*, mailbox: Mailbox, gmail_ids: list[str], mark: str) -> 
         Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).update(sync_mark=mark)
 
 
-def messages_delete_unseen(*, mailbox: Mailbox, mark: str) -> int:
-    """Delete what the full sync with this mark did not see: it is gone from Gmail."""
-    deleted, _ = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).delete()
+# Rows one big deletion removes per transaction: on SQLite the writer lock is
+# released between chunks, so that progress, heartbeats and pages get their turn.
+DELETE_CHUNK = 2000
+
+
+def messages_delete_unseen(*, mailbox: Mailbox, mark: str, limit: int = DELETE_CHUNK) -> int:
+    """Delete up to `limit` of what the full sync with this mark did not see (it is
+    gone from Gmail); call again, in a new transaction, while it returns `limit`."""
+    unseen = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).order_by()
+    ids = list(unseen.values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    deleted, _ = Message.objects.filter(pk__in=ids).delete()
     return deleted
 
 

@@ -51,7 +51,7 @@ def _interrupted_by_timeout(*, run_id: int, worker: str) -> None:
 
 def reap_sync_runs() -> str:
     report = sync_runs_reap()
-    return f"ended {report.ended}, retried {report.retried}"
+    return f"ended {report.ended}, continued {report.continued}, retried {report.retried}"
 
 
 def sync_all_mailboxes() -> str:

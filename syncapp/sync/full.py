@@ -77,9 +77,16 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
         figures.updated += labels_refresh(recorder, client, labels)
 
     recorder.stage = "removing messages deleted in Gmail"
-    figures.deleted += recorder.store(
-        lambda: storage.messages_delete_unseen(mailbox=mailbox, mark=mark)
-    )
+    # In chunks, each in its own transaction (see storage.DELETE_CHUNK).
+    while True:
+        deleted = recorder.store(
+            lambda: storage.messages_delete_unseen(
+                mailbox=mailbox, mark=mark, limit=storage.DELETE_CHUNK
+            )
+        )
+        figures.deleted += deleted
+        if deleted < storage.DELETE_CHUNK:
+            break
     return checkpoint.start_history_id
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncapp', '0006_run_slices'),
+        ('syncapp', '0007_run_slices'),
     ]
 
     operations = [

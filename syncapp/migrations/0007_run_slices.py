@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncapp', '0005_label_membership'),
+        ('syncapp', '0006_mailbox_next_sync_at'),
     ]
 
     operations = [
