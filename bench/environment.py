@@ -40,7 +40,9 @@ def configure(*, database_url: str, redis_url: str = "") -> None:
         TEST_DATABASE_NAME="",
         # A queue nobody else serves.
         REDIS_URL=redis_url,
-        Q_CLUSTER_NAME=f"mailsync-bench-{os.getpid()}",
+        SYNC_QUEUE=f"mailsync-bench-{os.getpid()}",
+        # One queue, served by the benchmarks' own qclusters.
+        SYNC_LANES="False",
         GMAIL_QUOTA_UNITS_PER_MINUTE=str(UNLIMITED_UNITS_PER_MINUTE),
         # Sync logs would bury the table.
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),

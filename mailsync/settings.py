@@ -83,8 +83,17 @@ WSGI_APPLICATION = "mailsync.wsgi.application"
 # writes; IMMEDIATE transactions take the write lock up front, so two writers
 # wait on busy_timeout instead of failing with "database is locked" mid-way.
 DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mailsync.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# Persistent connections, checked before reuse. A worker process holds at most
+# four: its main thread (the task), the run's heartbeat thread, the sync's
+# writer thread and the liveness thread (the heartbeat and writer threads close
+# theirs when the run ends). Behind PgBouncer in transaction mode set
+# CONN_MAX_AGE=0 and DISABLE_SERVER_SIDE_CURSORS=True (see README).
+DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 0 if _SQLITE else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = envbool("DISABLE_SERVER_SIDE_CURSORS", False)
+if _SQLITE:
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -170,8 +179,17 @@ SYNC_HEARTBEAT_SECONDS = envint("SYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 SYNC_STALE_SECONDS = envint("SYNC_STALE_SECONDS", 60, minimum=1)
 if SYNC_STALE_SECONDS <= SYNC_HEARTBEAT_SECONDS:
     raise EnvError("SYNC_STALE_SECONDS must be longer than SYNC_HEARTBEAT_SECONDS")
-# The longest a single run may take before its worker is stopped.
-SYNC_MAX_RUN_SECONDS = envint("SYNC_MAX_RUN_SECONDS", 6 * 3600, minimum=60)
+# A run's work executes as slices of at most this long: each saves its checkpoint
+# and queues the next, so no task outlives a deploy or holds a worker for hours.
+SYNC_SLICE_SECONDS = envint("SYNC_SLICE_SECONDS", 300, minimum=1)
+# django-q2's task timeout, above a slice: a slice that still outlives it is
+# interrupted, and the next slice continues from its checkpoint.
+SYNC_TASK_TIMEOUT_SECONDS = envint("SYNC_TASK_TIMEOUT_SECONDS", 900, minimum=2)
+if SYNC_TASK_TIMEOUT_SECONDS <= SYNC_SLICE_SECONDS:
+    raise EnvError("SYNC_TASK_TIMEOUT_SECONDS must be longer than SYNC_SLICE_SECONDS")
+# A run interrupted this many times in a row without progress (a message that
+# kills its worker, say) fails instead of looping forever.
+SYNC_MAX_INTERRUPTIONS = envint("SYNC_MAX_INTERRUPTIONS", 3, minimum=1)
 SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
 # A queued run fails when no worker has been alive for this long.
 SYNC_QUEUE_TIMEOUT_SECONDS = envint("SYNC_QUEUE_TIMEOUT_SECONDS", 600, minimum=1)
@@ -198,18 +216,34 @@ SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 # - catch_up off, so a scheduler that was down does not replay every missed
 #   slot at once.
 REDIS_URL = envstr("REDIS_URL", "")
+# The site's name for django-q2 (its prefix), and its queue when lanes are off.
+SYNC_QUEUE = envstr("SYNC_QUEUE", "mailsync")
+# Lanes: clicks, incremental syncs and bulk full-sync slices each have a queue
+# ("<SYNC_QUEUE>.<lane>") and clusters of their own (`manage.py syncworkers`),
+# so a click never waits behind bulk work. Off: one queue for everything.
+SYNC_LANES = envbool("SYNC_LANES", True)
+SYNC_LANE_NAMES = ("interactive", "incremental", "bulk")
+Q_WORKERS = envint("Q_WORKERS", 2, minimum=1)
 Q_CLUSTER = {
-    # Also the queue's name: clusters serve the queue named like them.
-    "name": envstr("Q_CLUSTER_NAME", "mailsync"),
-    "workers": envint("Q_WORKERS", 2, minimum=1),
-    "timeout": SYNC_MAX_RUN_SECONDS,
-    "retry": SYNC_MAX_RUN_SECONDS + 600,
+    # A cluster serves the queue named like it: SYNC_QUEUE, or a lane's queue
+    # when started with Q_CLUSTER_NAME="<SYNC_QUEUE>.<lane>" (see syncworkers).
+    "name": SYNC_QUEUE,
+    "workers": Q_WORKERS,
+    "timeout": SYNC_TASK_TIMEOUT_SECONDS,
+    # Above the timeout, else a slice still running is delivered again.
+    "retry": SYNC_TASK_TIMEOUT_SECONDS + 300,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
     "poll": 0.1,
     "label": "Task queue",
+    # A bulk cluster takes one slice per worker at a time and holds no more in
+    # memory, so slices it cannot start yet stay in the queue for others.
+    "ALT_CLUSTERS": {
+        f"{SYNC_QUEUE}.{lane}": {"queue_limit": Q_WORKERS if lane == "bulk" else Q_WORKERS**2}
+        for lane in SYNC_LANE_NAMES
+    },
 }
 # The cache holds the API's start counters (syncapp.throttle): shared through Redis
 # when there is one, else per process.

@@ -5,8 +5,25 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
+from syncapp.choices import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    RunFailure,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+)
 from syncapp.fields import EncryptedTextField
+
+__all__ = ["RunFailure", "RunKind", "RunStatus", "RunTrigger"]
+
+
+class MailboxQuerySet(models.QuerySet["Mailbox"]):
+    def due(self, *, now: datetime) -> MailboxQuerySet:
+        """Connected mailboxes whose next scheduled sync is due."""
+        return self.filter(needs_reconnect=False, next_sync_at__lte=now)
 
 
 class Mailbox(models.Model):
@@ -26,10 +43,20 @@ class Mailbox(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     needs_reconnect = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the schedule's tick syncs it next; a run that succeeds moves it on.
+    next_sync_at = models.DateTimeField(default=timezone.now)
+
+    objects = MailboxQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["owner", "email"], name="mailbox_unique_per_owner"),
+        ]
+        indexes = [
+            # The schedule's tick (scheduling.mailboxes_sync_all) scans connected mailboxes by it.
+            models.Index(
+                fields=["next_sync_at"], condition=Q(needs_reconnect=False), name="mailbox_due"
+            ),
         ]
         ordering = ["email"]
         verbose_name_plural = "mailboxes"
@@ -43,44 +70,6 @@ def alive_cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
 
 
-class RunStatus(models.TextChoices):
-    CREATED = "CREATED", "Waiting for a worker"
-    RUNNING = "RUNNING", "Running"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    FAILED = "FAILED", "Failed"
-
-
-class RunKind(models.TextChoices):
-    FULL = "full", "Full"
-    INCREMENTAL = "incremental", "Incremental"
-
-
-class RunTrigger(models.TextChoices):
-    WEB = "web", "Web"
-    CLI = "cli", "Command line"
-    SCHEDULE = "schedule", "Schedule"
-    RETRY = "retry", "Retry"
-
-
-class RunFailure(models.TextChoices):
-    """Why a run failed; decides whether it is retried by itself."""
-
-    WORKER_LOST = "worker_lost", "The worker stopped responding"
-    TASK_LOST = "task_lost", "The queued task was lost"
-    NO_WORKER = "no_worker", "No worker was running"
-    NOT_QUEUED = "not_queued", "Could not be queued"
-    GMAIL_UNAVAILABLE = "gmail_unavailable", "Gmail kept failing"
-    DATABASE = "database", "The database failed"
-    RECONNECT = "reconnect", "Access to Gmail was revoked"
-    GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
-    RELEASED = "released", "Released by hand"
-    ERROR = "error", "Unexpected error"
-
-
-ACTIVE_STATUSES = (RunStatus.CREATED, RunStatus.RUNNING)
-FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
-
-
 class SyncRunQuerySet(models.QuerySet["SyncRun"]):
     """What the services, the reaper, /health/ and the pages look for."""
 
@@ -89,6 +78,10 @@ class SyncRunQuerySet(models.QuerySet["SyncRun"]):
 
     def finished(self) -> SyncRunQuerySet:
         return self.filter(status__in=FINISHED_STATUSES)
+
+    def unheld(self) -> SyncRunQuerySet:
+        """Runs a worker may take: waiting for their first slice, or between slices."""
+        return self.filter(Q(status=RunStatus.CREATED) | Q(status=RunStatus.RUNNING, worker=""))
 
     def owned_by(self, worker: str) -> SyncRunQuerySet:
         """Running runs that this worker claimed and still holds."""
@@ -171,6 +164,17 @@ class SyncRun(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     # Where the run is, so that a retry can continue instead of starting over.
     checkpoint = models.JSONField(default=dict, blank=True)
+    # When and where its current task (the first slice, or the next) was queued.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    # Slices begun. Between slices a RUNNING run has no worker: its next slice is queued.
+    slices = models.PositiveIntegerField(default=0)
+    # Slices that ended without finishing their work (a worker died, a timeout): the
+    # next slice continued from the checkpoint. In a row: without progress between.
+    interruptions = models.PositiveSmallIntegerField(default=0)
+    interruptions_in_a_row = models.PositiveSmallIntegerField(default=0)
+    processed_at_interruption = models.PositiveIntegerField(default=0)
+    last_interruption = models.CharField(max_length=500, blank=True)
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -235,6 +239,10 @@ class SyncRun(models.Model):
                 condition=Q(processed__lte=F("total")) | Q(total=0),
                 name="syncrun_processed_within_total",
             ),
+            models.CheckConstraint(
+                condition=Q(interruptions_in_a_row__lte=F("interruptions")),
+                name="syncrun_interruptions_in_a_row_counted",
+            ),
             # The one-active-run rule. sync_run_start relies on it to settle races.
             models.UniqueConstraint(
                 fields=["mailbox"],
@@ -268,6 +276,8 @@ class WorkerProcess(models.Model):
     run = models.ForeignKey(
         SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The queue its cluster serves: a lane's, or the one queue.
+    queue = models.CharField(max_length=100, blank=True)
     # Since when it has had nothing to do; an idle worker takes a queued task
     # within a moment, so a run left waiting beside one has lost its task.
     idle_since = models.DateTimeField(null=True, blank=True)
@@ -336,3 +346,29 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.gmail_id
+
+
+class LabelMembership(models.Model):
+    """A full sync's label refresh, staged: Gmail lists this message under this label.
+
+    Filled a listing page at a time, then applied to the stored messages a chunk
+    at a time and emptied, so that no process holds every id of a large mailbox.
+    """
+
+    # The unique index below starts with the mailbox: no index of its own.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    gmail_id = models.CharField(max_length=64)
+    label_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            # The refresh looks up a chunk of messages' labels with (mailbox, gmail_id IN ...).
+            models.UniqueConstraint(
+                fields=["mailbox", "gmail_id", "label_id"], name="label_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gmail_id} {self.label_id}"

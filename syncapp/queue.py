@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from django.conf import settings
 from django_q.brokers import get_broker
@@ -36,19 +37,44 @@ def use_queue(name: str) -> Iterator[None]:
             Conf.PREFIX, Conf.CLUSTER_NAME = saved
 
 
-def enqueue_sync_run(*, run_id: int) -> str:
-    """Hand a committed run to the workers; returns the django-q task id."""
-    return async_task(
+class Lane(StrEnum):
+    """Work that must not wait behind other work gets a queue of its own."""
+
+    INTERACTIVE = "interactive"  # a person clicked or typed: the first slice of their run
+    INCREMENTAL = "incremental"  # scheduled and automatic incremental syncs
+    BULK = "bulk"  # the later slices of full syncs: hours of quota-bound work
+
+
+def lane_queue(lane: Lane) -> str:
+    """The queue a lane's tasks go to (the one queue when lanes are off)."""
+    if not settings.SYNC_LANES:
+        return Conf.CLUSTER_NAME
+    return f"{Conf.PREFIX}.{lane}"
+
+
+def serving_queue() -> str:
+    """The queue this process's cluster serves."""
+    return Conf.CLUSTER_NAME
+
+
+def enqueue_sync_run(*, run_id: int, lane: Lane) -> tuple[str, str]:
+    """Hand a committed run's next slice to the workers: (task id, queue)."""
+    queue = lane_queue(lane)
+    task_id = async_task(
         "syncapp.tasks.execute_sync_run",
         run_id,
         task_name=f"sync-run-{run_id}",
         group="sync",
+        cluster=queue,
     )
+    return task_id, queue
 
 
-SCHEDULES = {
+SCHEDULES: dict[str, tuple[str, int]] = {
     "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", 1),
-    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", None),
+    # Each mailbox is synced every SYNC_INTERVAL_MINUTES (its next_sync_at); the tick
+    # that starts the due ones runs every minute.
+    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", 1),
     "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", 24 * 60),
 }
 
@@ -61,7 +87,7 @@ def schedules_ensure() -> list[str]:
             defaults={
                 "func": func,
                 "schedule_type": Schedule.MINUTES,
-                "minutes": minutes or settings.SYNC_INTERVAL_MINUTES,
+                "minutes": minutes,
                 "repeats": -1,
             },
         )

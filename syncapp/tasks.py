@@ -7,23 +7,51 @@ service.
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
 from django.dispatch import receiver
+from django_q.exceptions import TimeoutException
 from django_q.signals import post_spawn
 
+from syncapp.queue import serving_queue
+from syncapp.runs import new_worker_id
 from syncapp.scheduling import mailboxes_sync_all
+from syncapp.slices import sync_run_interrupt
 from syncapp.worker.execute import sync_run_execute
 from syncapp.worker.liveness import executing, start_liveness
 from syncapp.worker.reaper import sync_runs_prune, sync_runs_reap
 
+logger = logging.getLogger(__name__)
+
 
 def execute_sync_run(run_id: int) -> None:
+    """Execute one slice of the run."""
+    worker = new_worker_id()
     with executing(run_id):
-        sync_run_execute(run_id=run_id)
+        try:
+            sync_run_execute(run_id=run_id, worker=worker)
+        except TimeoutException:
+            _interrupted_by_timeout(run_id=run_id, worker=worker)
+            raise
+
+
+def _interrupted_by_timeout(*, run_id: int, worker: str) -> None:
+    """django-q2 stopped the slice at its timeout: record it, and the next slice continues."""
+    timeout = settings.SYNC_TASK_TIMEOUT_SECONDS
+    try:
+        sync_run_interrupt(
+            run_id=run_id, worker=worker, reason=f"a slice outlived its {timeout} s task timeout"
+        )
+    except DatabaseError:
+        # Its lease lapses, and the reaper records the interruption instead.
+        logger.exception("run %s: the timeout could not be recorded", run_id)
 
 
 def reap_sync_runs() -> str:
     report = sync_runs_reap()
-    return f"ended {report.ended}, retried {report.retried}"
+    return f"ended {report.ended}, continued {report.continued}, retried {report.retried}"
 
 
 def sync_all_mailboxes() -> str:
@@ -37,4 +65,4 @@ def prune_sync_runs() -> str:
 @receiver(post_spawn)
 def _start_liveness(sender: object, proc_name: str, **kwargs: object) -> None:
     """Each worker process reports itself alive from its own thread."""
-    start_liveness()
+    start_liveness(queue=serving_queue())

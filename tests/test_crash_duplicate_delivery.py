@@ -27,7 +27,8 @@ def test_the_same_task_delivered_twice_syncs_once(
 
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
     run.refresh_from_db()
-    deliveries = [run.task_id, queue.enqueue_sync_run(run_id=run.pk)]
+    task_id, _ = queue.enqueue_sync_run(run_id=run.pk, lane=queue.Lane.INTERACTIVE)
+    deliveries = [run.task_id, task_id]
     wait_for(
         lambda: Task.objects.filter(id__in=deliveries).count() == 2,
         timeout=60,

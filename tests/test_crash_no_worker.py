@@ -64,7 +64,7 @@ def test_a_run_no_worker_ever_takes_fails_after_the_queue_timeout(alice_mailbox,
     assert run.status == SyncRun.Status.FAILED
     assert run.failure == SyncRun.Failure.NO_WORKER
     assert run.error == (
-        "No sync worker has been running for 2 seconds, so this sync never started. "
-        "Start one (manage.py qcluster) and sync again."
+        "No sync worker has been running for 2 seconds, so this sync could not go on. "
+        "Start them (manage.py syncworkers) and sync again."
     )
     assert run.retry_at is None

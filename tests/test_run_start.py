@@ -67,7 +67,7 @@ def test_a_mailbox_that_synced_gets_an_incremental_sync(alice_mailbox, enqueued)
 def test_a_run_that_cannot_be_queued_fails_at_once(
     alice_mailbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(*, run_id):
+    def broker_down(*, run_id, lane):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr("syncapp.runs.queue.enqueue_sync_run", broker_down)

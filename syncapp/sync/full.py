@@ -16,7 +16,7 @@ from syncapp import storage
 from syncapp.gmail.client import THREADS_PER_BATCH, GmailClient, MessagePage
 from syncapp.sync.labels import labels_refresh, labels_sync
 from syncapp.sync.pipeline import fetch_and_store, fetch_messages
-from syncapp.sync.recorder import Recorder
+from syncapp.sync.recorder import Recorder, SliceEnded
 
 # threads.get costs 10 quota units for every message of a thread; messages.get
 # costs 5 a message: a thread with this many messages to fetch is cheaper whole.
@@ -43,9 +43,14 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
     listed = checkpoint.listed
     estimate = 0
     page_token = checkpoint.page_token
+    pages = 0
     while True:
         checkpoint.page_token, checkpoint.listed = page_token, listed
         checkpoint.figures = figures.snapshot()
+        # Every slice lists at least one page, so that each one makes progress.
+        if pages and recorder.slice_over():
+            raise SliceEnded()
+        pages += 1
         recorder.stage = "listing messages"
         page = client.list_messages(page_token=page_token)
         listed += len(page.ids)
@@ -72,9 +77,16 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
         figures.updated += labels_refresh(recorder, client, labels)
 
     recorder.stage = "removing messages deleted in Gmail"
-    figures.deleted += recorder.store(
-        lambda: storage.messages_delete_unseen(mailbox=mailbox, mark=mark)
-    )
+    # In chunks, each in its own transaction (see storage.DELETE_CHUNK).
+    while True:
+        deleted = recorder.store(
+            lambda: storage.messages_delete_unseen(
+                mailbox=mailbox, mark=mark, limit=storage.DELETE_CHUNK
+            )
+        )
+        figures.deleted += deleted
+        if deleted < storage.DELETE_CHUNK:
+            break
     return checkpoint.start_history_id
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from functools import partial
 
 from syncapp import storage
@@ -22,24 +21,37 @@ def labels_refresh(recorder: Recorder, client: GmailClient, labels: list[dict]) 
 
     Gmail lists each label's messages 500 ids for 5 quota units, where fetching
     a message costs 5 units each: listing every label is a hundred times cheaper.
+    Each page of ids is staged in the database as it comes, then the stored
+    messages take their staged labels a chunk at a time, so memory stays one
+    page or one chunk whatever the mailbox's size. A retry starts it over.
     """
     recorder.stage = "refreshing labels"
-    carrying: dict[str, list[str]] = defaultdict(list)
+    mailbox = recorder.mailbox
+    recorder.store(partial(storage.label_memberships_clear, mailbox=mailbox))
     for label in labels:
         page_token = None
         while True:
             page = client.list_messages(page_token=page_token, label_id=label["id"])
-            for gmail_id in page.ids:
-                carrying[gmail_id].append(label["id"])
+            recorder.store(
+                partial(
+                    storage.label_memberships_add,
+                    mailbox=mailbox,
+                    label_id=label["id"],
+                    gmail_ids=page.ids,
+                )
+            )
+            recorder.report()
             page_token = page.next_page_token
             if not page_token:
                 break
     changed = 0
-    mailbox = recorder.mailbox
-    for chunk in storage.message_id_chunks(mailbox=mailbox):
-        wanted = {gmail_id: carrying.get(gmail_id, []) for gmail_id in chunk}
-        changed += recorder.store(
-            partial(storage.messages_set_labels, mailbox=mailbox, labels=wanted)
-        )
+    after_pk = 0
+    while applied := recorder.store(
+        partial(storage.messages_apply_label_memberships, mailbox=mailbox, after_pk=after_pk)
+    ):
+        chunk_changed, after_pk = applied
+        changed += chunk_changed
         recorder.report()
+    # What is left was listed under a label but is not stored.
+    recorder.store(partial(storage.label_memberships_clear, mailbox=mailbox))
     return changed

@@ -18,6 +18,10 @@ from syncapp.sync.checkpoint import Checkpoint
 T = TypeVar("T")
 
 
+class SliceEnded(Exception):
+    """The slice's time is up; the checkpoint says where the next slice continues."""
+
+
 class Recorder(Protocol):
     run_id: int
     mailbox: Mailbox
@@ -35,3 +39,7 @@ class Recorder(Protocol):
 
     def fall_back_to_full(self) -> None:
         """An incremental sync found its history expired: start over as a full sync."""
+
+    def slice_over(self) -> bool:
+        """Whether this slice's time is up: the sync stops at its next checkpoint."""
+        ...

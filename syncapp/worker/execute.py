@@ -16,8 +16,10 @@ from syncapp.gmail.errors import GmailError, ReconnectRequired
 from syncapp.mailboxes import mailbox_mark_reconnect, mailbox_save_token
 from syncapp.models import SyncRun
 from syncapp.runs import RunLost, new_worker_id, sync_run_claim, sync_run_succeed
+from syncapp.slices import sync_run_yield
 from syncapp.sync import sync
 from syncapp.sync.checkpoint import Checkpoint
+from syncapp.sync.recorder import SliceEnded
 from syncapp.worker.failures import classify_failure, record_failure
 from syncapp.worker.heartbeat import Heartbeat
 from syncapp.worker.recorder import Observer, RunRecorder
@@ -33,9 +35,12 @@ def sync_run_execute(
     worker: str | None = None,
     observer: Observer | None = None,
     client_factory: ClientFactory = gmail_client_for,
+    slice_seconds: float | None = None,
 ) -> SyncRun | None:
-    """Execute a CREATED run to its end; None when another worker has it.
+    """Execute one slice of a waiting run; None when another worker has it.
 
+    The slice ends the run, or after `slice_seconds` (SYNC_SLICE_SECONDS by
+    default; 0 for no limit) saves its checkpoint and queues the next slice.
     Whatever goes wrong (Gmail, the database, a bug), the run ends FAILED with
     a reason a user can read, unless it is no longer ours to end.
     """
@@ -53,6 +58,9 @@ def sync_run_execute(
             checkpoint=Checkpoint.from_json(run.checkpoint),
             observer=observer,
         )
+        limit = settings.SYNC_SLICE_SECONDS if slice_seconds is None else slice_seconds
+        if limit:
+            recorder.slice_ends_at = recorder.clock() + limit
         try:
             recorder.stage = "connecting to Gmail"
             client = client_factory(
@@ -66,6 +74,14 @@ def sync_run_execute(
                 figures=recorder.figures,
                 history_id=history_id,
                 finished_at=timezone.now(),
+            )
+        except SliceEnded:
+            sync_run_yield(
+                run_id=run_id,
+                worker=worker,
+                figures=recorder.figures,
+                checkpoint=recorder.checkpoint.as_json(),
+                kind=SyncRun.Kind.FULL if recorder.fell_back else None,
             )
         except RunLost as exc:
             logger.warning("run %s: stopped without writing more: %s", run_id, exc)

@@ -45,7 +45,9 @@ def executing(run_id: int) -> Iterator[None]:
         _Current.idle_since = timezone.now()
 
 
-def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None) -> None:
+def worker_beat(
+    *, name: str, started_at: datetime, queue: str = "", now: datetime | None = None
+) -> None:
     """Record that this worker process is alive, and whether it is busy."""
     now = now or timezone.now()
     run_id = _Current.run_id
@@ -58,17 +60,18 @@ def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None)
             "pid": os.getpid(),
             "started_at": started_at,
             "seen_at": now,
+            "queue": queue,
             "run_id": run_id,
             "idle_since": None if run_id is not None else _Current.idle_since,
         },
     )
 
 
-def liveness_step(*, name: str, started_at: datetime) -> bool:
+def liveness_step(*, name: str, started_at: datetime, queue: str = "") -> bool:
     """One beat: report this process alive, then end dead runs; False when the
     database could not be reached (the next beat tries again)."""
     try:
-        worker_beat(name=name, started_at=started_at)
+        worker_beat(name=name, started_at=started_at, queue=queue)
         sync_runs_reap()
     except DatabaseError:
         logger.warning("worker liveness: database unavailable", exc_info=True)
@@ -82,8 +85,9 @@ def liveness_step(*, name: str, started_at: datetime) -> bool:
 class Liveness(threading.Thread):
     """Beats for this worker process until the process ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, queue: str) -> None:
         super().__init__(name="mailsync-liveness", daemon=True)
+        self.queue = queue
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = timezone.now()
         self.stopping = threading.Event()
@@ -91,7 +95,10 @@ class Liveness(threading.Thread):
     def run(self) -> None:
         interval = settings.SYNC_HEARTBEAT_SECONDS
         while True:
-            if not liveness_step(name=self.worker_name, started_at=self.started_at):
+            beat = liveness_step(
+                name=self.worker_name, started_at=self.started_at, queue=self.queue
+            )
+            if not beat:
                 # The next beat must not reuse a connection that may be broken.
                 connection.close()
             close_old_connections()
@@ -103,12 +110,12 @@ _started: Liveness | None = None
 _lock = threading.Lock()
 
 
-def start_liveness() -> Liveness:
-    """Start this process's liveness thread once."""
+def start_liveness(*, queue: str) -> Liveness:
+    """Start this process's liveness thread once; `queue` is the one its cluster serves."""
     global _started
     with _lock:
         if _started is None or not _started.is_alive():
-            _started = Liveness()
+            _started = Liveness(queue=queue)
             _started.start()
             logger.info("worker %s: liveness started", _started.worker_name)
         return _started

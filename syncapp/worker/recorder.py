@@ -37,6 +37,8 @@ class RunRecorder:
     clock: Callable[[], float] = time.monotonic
     figures: RunFigures = field(default_factory=RunFigures)
     stage: str = "starting"
+    # When this slice's time is up, on `clock`.
+    slice_ends_at: float = float("inf")
     _last_write: float = float("-inf")
     _fell_back: bool = False
 
@@ -68,6 +70,13 @@ class RunRecorder:
         self.checkpoint = Checkpoint()
         self.figures = RunFigures()
         self.report(force=True)
+
+    def slice_over(self) -> bool:
+        return self.clock() >= self.slice_ends_at
+
+    @property
+    def fell_back(self) -> bool:
+        return self._fell_back
 
     def _check_owned(self) -> None:
         if self.heartbeat.lost.is_set():

@@ -72,9 +72,9 @@ def start_cluster(request, tmp_path, queue_name) -> Iterator[Callable[..., Spawn
     redis_url = request.getfixturevalue("broker") if "broker" in request.fixturenames else ""
     with contextlib.ExitStack() as started:
 
-        def start(**env_overrides: str) -> Spawned:
+        def start(*, command: list[str] = QCLUSTER, **env_overrides: str) -> Spawned:
             env = cluster_env(queue=queue_name, redis_url=redis_url, workers=1, **env_overrides)
-            cluster = Spawned(QCLUSTER, name="qcluster", log_dir=tmp_path, env=env)
+            cluster = Spawned(command, name=command[-1], log_dir=tmp_path, env=env)
             started.callback(cluster.kill)
             return cluster.start()
 

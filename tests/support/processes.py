@@ -32,6 +32,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 QCLUSTER = [sys.executable, "manage.py", "qcluster"]
+SYNCWORKERS = [sys.executable, "manage.py", "syncworkers"]
 # Heartbeats every second and a run stale after four: a dead worker's run ends in seconds.
 FAST_TIMINGS = {
     "SYNC_HEARTBEAT_SECONDS": 1,
@@ -48,6 +49,10 @@ SHARED_TIMINGS = [
     "SYNC_QUEUE_GRACE_SECONDS",
     "SYNC_MAX_RETRIES",
     "SYNC_RETRY_DELAY_SECONDS",
+    "SYNC_SLICE_SECONDS",
+    "SYNC_TASK_TIMEOUT_SECONDS",
+    "SYNC_MAX_INTERRUPTIONS",
+    "SYNC_LANES",
     "GMAIL_QUOTA_UNITS_PER_MINUTE",
     "GMAIL_BATCH_SIZE",
     "GMAIL_CONCURRENT_BATCHES",
@@ -281,6 +286,7 @@ def cluster_env(*, queue: str, redis_url: str, workers: int, **overrides: str) -
         "DEBUG": str(bool(settings.DEBUG)),
         "GMAIL_API_ENDPOINT": settings.GMAIL_API_ENDPOINT,
         "GOOGLE_TOKEN_URI": settings.GOOGLE_TOKEN_URI,
+        "SYNC_QUEUE": queue,
         "Q_CLUSTER_NAME": queue,
         "REDIS_URL": redis_url,
         "Q_WORKERS": str(workers),

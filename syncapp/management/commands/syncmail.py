@@ -79,7 +79,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{mailbox.email}: run {run.pk} queued for the workers")
             return self._follow(run) if options["wait"] else None
         with self._bar(mailbox) as bar:
-            finished = sync_run_execute(run_id=run.pk, observer=bar.show)
+            # In the foreground the whole run is one slice: no task timeout to stay under.
+            finished = sync_run_execute(run_id=run.pk, observer=bar.show, slice_seconds=0)
         if finished is None:
             # A worker took it between our insert and our claim.
             return self._follow(run)

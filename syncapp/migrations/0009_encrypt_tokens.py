@@ -27,7 +27,7 @@ def decrypt_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("syncapp", "0004_message_thread_index"),
+        ("syncapp", "0008_run_and_worker_queues"),
     ]
 
     operations = [
