@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.processes import Spawned
 from gmail_emulator import GmailEmulator, cli
+from tests.support.processes import Spawned
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 `configure()` must run before anything imports Django models. It fixes the
 variables that make a run self-contained (its own database, its own queue name,
-the ORM broker, DEBUG off) and leaves the app's tunables (GMAIL_BATCH_SIZE,
-SYNC_*) as the caller's environment sets them, so that the harness measures the
-app as configured. Children get the same environment through `child_env()`.
+the ORM broker unless Redis is asked for, DEBUG off) and leaves the app's tunables
+(GMAIL_BATCH_SIZE, SYNC_*) as the caller's environment sets them, so that the
+harness measures the app as configured. Children get the same environment through `child_env()`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 UNLIMITED_UNITS_PER_MINUTE = 600_000_000
 
 
-def configure(*, database_url: str) -> None:
-    """Point this process (and its children, through os.environ) at the bench database."""
+def configure(*, database_url: str, redis_url: str = "") -> None:
+    """Point this process (and its children, through os.environ) at the bench database.
+
+    The broker is the ORM's, or Redis at `redis_url`.
+    """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.update(
@@ -35,9 +38,11 @@ def configure(*, database_url: str) -> None:
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or "bench-" + secrets.token_hex(16),
         DATABASE_URL=database_url,
         TEST_DATABASE_NAME="",
-        # The ORM broker, and a queue nobody else serves.
-        REDIS_URL="",
-        Q_CLUSTER_NAME=f"mailsync-bench-{os.getpid()}",
+        # A queue nobody else serves.
+        REDIS_URL=redis_url,
+        SYNC_QUEUE=f"mailsync-bench-{os.getpid()}",
+        # One queue, served by the benchmarks' own qclusters.
+        SYNC_LANES="False",
         GMAIL_QUOTA_UNITS_PER_MINUTE=str(UNLIMITED_UNITS_PER_MINUTE),
         # Sync logs would bury the table.
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),

@@ -10,6 +10,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "quota_efficiency": (">=", 0.90),
     "quota_efficiency_overestimated": (">=", 0.75),
     "storage_overhead_ratio": (">=", 0.80),
+    "slice_overhead_ratio": (">=", 0.90),
     "incremental_noop_api_calls": ("<=", 3),
     "incremental_noop_time_ratio": ("<=", 0.02),
     "poll_vs_trivial_ratio": (">=", 0.5),
@@ -17,6 +18,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "memory_growth_ratio": ("<=", 1.2),
     "progress_writes_per_second": ("<=", 1.0),
     "start_latency_median_s": ("<=", 0.5),
+    "reaper_pass_queries": ("<=", 6),
+    "health_queries": ("<=", 6),
+    "schedule_tick_queries": ("<=", 10),
 }
 _COMPARE = {">=": operator.ge, "<=": operator.le}
 

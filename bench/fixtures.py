@@ -9,10 +9,10 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from syncapp.execute import ClientFactory, sync_run_execute
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Mailbox, Message, SyncRun
 from syncapp.runs import sync_run_start
+from syncapp.worker.execute import ClientFactory, sync_run_execute
 
 # The emulator's default mailbox, which accepts any refresh token.
 EMAIL = "demo@example.com"
@@ -58,8 +58,11 @@ class TimedSync:
         return f"{self.run.kind} sync {self.run.status}: {self.run.error}"
 
 
-def sync_once(mailbox: Mailbox, *, kind: SyncRun.Kind, factory: ClientFactory) -> TimedSync:
-    """Start a run and execute it here, as `syncmail` does, timing the whole of it."""
+def sync_once(
+    mailbox: Mailbox, *, kind: SyncRun.Kind, factory: ClientFactory, slice_seconds: float = 0
+) -> TimedSync:
+    """Start a run and execute it here, timing the whole of it: in one slice, as
+    `syncmail` does, or slice after slice, as an idle worker would take them."""
     mailbox.refresh_from_db()
     started = time.perf_counter()
     run, created = sync_run_start(
@@ -67,7 +70,11 @@ def sync_once(mailbox: Mailbox, *, kind: SyncRun.Kind, factory: ClientFactory) -
     )
     if not created:
         raise RuntimeError(f"mailbox {mailbox.pk} already had active run {run.pk}")
-    finished = sync_run_execute(run_id=run.pk, client_factory=factory)
+    finished = sync_run_execute(run_id=run.pk, client_factory=factory, slice_seconds=slice_seconds)
+    while finished is not None and finished.is_active:
+        finished = sync_run_execute(
+            run_id=run.pk, client_factory=factory, slice_seconds=slice_seconds
+        )
     seconds = time.perf_counter() - started
     if finished is None:
         raise RuntimeError(f"run {run.pk} was claimed by someone else")

@@ -13,7 +13,6 @@ waits until it has finished.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,9 +23,9 @@ from bench.emulator import EmulatorProcess
 from bench.environment import child_env
 from bench.figures import Figure
 from bench.fixtures import PASSWORD, mailbox_create, mailbox_delete, web_client
-from bench.processes import Spawned
-from syncapp import workers
-from syncapp.models import SyncRun
+from syncapp.models import SyncRun, WorkerProcess
+from tests.support.processes import QCLUSTER, Spawned
+from tests.support.waiting import wait_for
 
 POLL_SECONDS = 0.01
 RUN_TIMEOUT_SECONDS = 60
@@ -50,16 +49,6 @@ def signed_in_client(username: str):
     return client
 
 
-def _wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def _one_start(client) -> float:
     """POST a sync, wait for it to end; seconds from the POST to RUNNING."""
     sent = time.time()
@@ -72,7 +61,7 @@ def _one_start(client) -> float:
     if response.status_code != 202:
         raise RuntimeError(f"POST /api/sync/ answered {response.status_code}: {response.content}")
     run_id = response.json()["run"]["id"]
-    started_at = _wait_for(
+    started_at = wait_for(
         lambda: (
             SyncRun.objects.filter(pk=run_id, started_at__isnull=False)
             .values_list("started_at", flat=True)
@@ -80,11 +69,13 @@ def _one_start(client) -> float:
         ),
         timeout=RUN_TIMEOUT_SECONDS,
         what=f"run {run_id} to start",
+        interval=POLL_SECONDS,
     )
-    run = _wait_for(
+    run = wait_for(
         lambda: SyncRun.objects.finished().filter(pk=run_id).first(),
         timeout=RUN_TIMEOUT_SECONDS,
         what=f"run {run_id} to finish",
+        interval=POLL_SECONDS,
     )
     if run.status != SyncRun.Status.SUCCEEDED:
         raise RuntimeError(f"run {run_id} {run.status}: {run.error}")
@@ -101,14 +92,14 @@ def start_latency(*, runs: int, log_dir: Path) -> list[Figure]:
                 GOOGLE_TOKEN_URI=emulator.url + "token",
                 Q_WORKERS="1",
             )
-            command = [sys.executable, "manage.py", "qcluster"]
             launched = timezone.now() - timedelta(seconds=1)
-            with Spawned(command, name="qcluster", log_dir=log_dir, env=env) as cluster:
+            with Spawned(QCLUSTER, name="qcluster", log_dir=log_dir, env=env) as cluster:
                 try:
-                    _wait_for(
-                        lambda: workers.seen_since(launched),
+                    wait_for(
+                        lambda: WorkerProcess.objects.seen_since(launched).exists(),
                         timeout=CLUSTER_READY_TIMEOUT_SECONDS,
                         what="the qcluster's worker to report itself",
+                        interval=POLL_SECONDS,
                     )
                     _one_start(client)  # warm-up: first imports in the worker, not counted
                     latencies = [_one_start(client) for _ in range(runs)]

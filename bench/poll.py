@@ -33,10 +33,12 @@ from django.test.utils import CaptureQueriesContext
 from bench.environment import PostgresDatabase, child_env, postgres_reachable
 from bench.figures import Figure
 from bench.fixtures import mailbox_create, mailbox_delete, web_client
-from bench.processes import Spawned
 from bench.urls import TRIVIAL_PATH
+from syncapp.figures import RunFigures
 from syncapp.models import SyncRun
-from syncapp.runs import Progress, sync_run_claim, sync_run_progress, sync_run_start
+from syncapp.runs import sync_run_claim, sync_run_progress, sync_run_start
+from tests.support.processes import Spawned
+from tests.support.waiting import wait_for
 
 WARM_UP_SECONDS = 1.0
 ROUNDS = 2
@@ -61,7 +63,7 @@ def poll_queries() -> list[Figure]:
         sync_run_progress(
             run_id=run.pk,
             worker="bench",
-            progress=Progress(processed=10, total=100, new=10),
+            figures=RunFigures(processed=10, total=100, new=10),
             checkpoint={},
         )
         client = web_client()
@@ -172,19 +174,18 @@ def _get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
 
 
 def _wait_until_serving(server: Spawned, port: int, cookie: str) -> None:
-    deadline = time.monotonic() + SERVER_READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    def serving() -> bool:
         if not server.running():
             raise RuntimeError(f"gunicorn ended: {server.output()}")
         try:
             status, _ = _get(port, TRIVIAL_PATH, cookie)
         except OSError:
-            time.sleep(0.1)
-            continue
-        if status == 200:
-            return
-        raise RuntimeError(f"{TRIVIAL_PATH} answered {status}: {server.output()}")
-    raise TimeoutError(f"gunicorn did not answer within {SERVER_READY_TIMEOUT_SECONDS}s")
+            return False  # not listening yet
+        if status != 200:
+            raise RuntimeError(f"{TRIVIAL_PATH} answered {status}: {server.output()}")
+        return True
+
+    wait_for(serving, timeout=SERVER_READY_TIMEOUT_SECONDS, what="gunicorn to answer")
 
 
 def _prepare_database(url: str, *, migrate: bool, log_dir: Path) -> dict:

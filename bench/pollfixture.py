@@ -22,8 +22,9 @@ def prepare(*, migrate: bool) -> dict:
     from django.core.management import call_command
 
     from bench.fixtures import mailbox_create, web_client
+    from syncapp.figures import RunFigures
     from syncapp.models import SyncRun
-    from syncapp.runs import Progress, sync_run_claim, sync_run_progress, sync_run_start
+    from syncapp.runs import sync_run_claim, sync_run_progress, sync_run_start
 
     if migrate:
         call_command("migrate", verbosity=0, interactive=False)
@@ -35,7 +36,7 @@ def prepare(*, migrate: bool) -> dict:
     sync_run_progress(
         run_id=run.pk,
         worker=WORKER,
-        progress=Progress(processed=4321, total=20000, new=4321),
+        figures=RunFigures(processed=4321, total=20000, new=4321),
         checkpoint={"phase": "full"},
     )
     client = web_client()

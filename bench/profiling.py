@@ -33,11 +33,11 @@ STAGES = [
     ("  of which parsing the MIME response", "email/feedparser.py", "feed"),
     ("  of which waiting for the emulator", "~", "recv_into"),
     ("listing (GmailClient.list_messages)", "syncapp/gmail/client.py", "list_messages"),
-    ("parsing (engine._parse_all)", "syncapp/engine.py", "_parse_all"),
-    ("storing (RunRecorder.store)", "syncapp/engine.py", "store"),
+    ("parsing (pipeline.parse_all)", "syncapp/sync/pipeline.py", "parse_all"),
+    ("storing (RunRecorder.store)", "syncapp/worker/recorder.py", "store"),
     ("  of which the upsert (storage.messages_upsert)", "syncapp/storage.py", "messages_upsert"),
     ("known ids (storage.messages_known)", "syncapp/storage.py", "messages_known"),
-    ("progress (RunRecorder.report)", "syncapp/engine.py", "report"),
+    ("progress (RunRecorder.report)", "syncapp/worker/recorder.py", "report"),
 ]
 TOP = 25
 
@@ -89,7 +89,7 @@ def profile_full_sync(*, messages: int, log_dir: Path) -> str:
             mailbox_delete(reader)
             mailbox_delete(mailbox)
     stats = pstats.Stats(*sync_profiles, stream=out)
-    total = _cumulative(stats, "syncapp/execute.py", "sync_run_execute")
+    total = _cumulative(stats, "syncapp/worker/execute.py", "sync_run_execute")
     print(
         f"under cProfile: {timed.describe()}; the bare fetch loop took {bare_seconds:.2f} s\n",
         file=out,

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import environment  # noqa: E402
 from bench.figures import TARGETS, Figure, unmeasured  # noqa: E402
-from bench.processes import stop_all  # noqa: E402
+from tests.support.processes import stop_all  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ class Sizes:
     quota_seconds: float  # how long the quota sync takes at the ceiling
     storage_messages: int
     storage_rounds: int
+    slice_messages: int
     incremental_messages: int
     poll_seconds: float  # per view
     poll_clients: int
@@ -62,11 +63,12 @@ FULL = Sizes(
     quota_seconds=15,
     storage_messages=5000,
     storage_rounds=3,
+    slice_messages=20_000,
     incremental_messages=20_000,
     poll_seconds=20,
     poll_clients=32,
-    memory_small=2000,
-    memory_large=20_000,
+    memory_small=20_000,
+    memory_large=200_000,
     progress_messages=6000,
     progress_latency_ms=200,
     start_runs=20,
@@ -77,6 +79,7 @@ QUICK = Sizes(
     quota_seconds=7.5,
     storage_messages=2000,
     storage_rounds=3,
+    slice_messages=5000,
     incremental_messages=5000,
     poll_seconds=8,
     poll_clients=32,
@@ -97,7 +100,17 @@ class Benchmark:
 
 def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: Path):
     # Imported once Django is set up: these modules use the models.
-    from bench import incremental, latency, memory, poll, progress, quota, storage
+    from bench import (
+        incremental,
+        latency,
+        memory,
+        poll,
+        progress,
+        quota,
+        slices,
+        storage,
+        upkeep,
+    )
 
     return [
         Benchmark(
@@ -112,6 +125,13 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ["storage_overhead_ratio"],
             lambda: storage.storage_overhead(
                 messages=sizes.storage_messages, rounds=sizes.storage_rounds, log_dir=log_dir
+            ),
+        ),
+        Benchmark(
+            "slices",
+            ["slice_overhead_ratio"],
+            lambda: slices.slice_overhead(
+                messages=sizes.slice_messages, rounds=3, log_dir=log_dir
             ),
         ),
         Benchmark(
@@ -154,18 +174,27 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ["start_latency_median_s"],
             lambda: latency.start_latency(runs=sizes.start_runs, log_dir=log_dir),
         ),
+        Benchmark(
+            "upkeep_queries", ["reaper_pass_queries", "health_queries"], upkeep.upkeep_queries
+        ),
+        Benchmark(
+            "schedule_tick_queries", ["schedule_tick_queries"], upkeep.schedule_tick_queries
+        ),
     ]
 
 
 NAMES = [
     "quota",
     "storage",
+    "slices",
     "incremental",
     "poll",
     "poll_queries",
     "memory",
     "progress",
     "latency",
+    "upkeep_queries",
+    "schedule_tick_queries",
 ]
 
 

@@ -22,8 +22,8 @@ from django.conf import settings
 from bench.emulator import EmulatorProcess
 from bench.figures import Figure
 from bench.fixtures import client_factory, mailbox_create, mailbox_delete, stored_count, sync_once
-from syncapp.execute import ClientFactory
 from syncapp.models import Mailbox, SyncRun
+from syncapp.worker.execute import ClientFactory
 
 
 def bare_fetch(mailbox: Mailbox, factory: ClientFactory) -> tuple[int, float]:

@@ -4,9 +4,11 @@ Every value has a default that runs the demo on embedded pieces (SQLite and the
 django-q2 ORM broker); production sets DATABASE_URL, REDIS_URL and SECRET_KEY.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
 from mailsync.env import EnvError, envbool, envint, envlist, envstr
 
@@ -34,11 +36,17 @@ INSTALLED_APPS = [
     "template_partials",
     # Google sign-in (see "Sign-in" below).
     "social_django",
+    # Sign-in throttling (see "Failed sign-ins" below).
+    "axes",
     "syncapp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files in production (see "Static files" below), before anything else runs.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every answer (mailsync/security.py).
+    "mailsync.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -48,6 +56,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Turns a failed Google sign-in into a message on the login page instead of a 500.
     "social_django.middleware.SocialAuthExceptionMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mailsync.urls"
@@ -73,8 +83,17 @@ WSGI_APPLICATION = "mailsync.wsgi.application"
 # writes; IMMEDIATE transactions take the write lock up front, so two writers
 # wait on busy_timeout instead of failing with "database is locked" mid-way.
 DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mailsync.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# Persistent connections, checked before reuse. A worker process holds at most
+# four: its main thread (the task), the run's heartbeat thread, the sync's
+# writer thread and the liveness thread (the heartbeat and writer threads close
+# theirs when the run ends). Behind PgBouncer in transaction mode set
+# CONN_MAX_AGE=0 and DISABLE_SERVER_SIDE_CURSORS=True (see README).
+DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 0 if _SQLITE else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = envbool("DISABLE_SERVER_SIDE_CURSORS", False)
+if _SQLITE:
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -101,9 +120,25 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files --------------------------------------------------------------
+# WhiteNoise serves them from the web process. `collectstatic` writes them to
+# STATIC_ROOT compressed (gzip) under names carrying their content's hash, which
+# are then cached for ever. With DEBUG on, pages link the plain names and
+# runserver serves them. STATIC_MANIFEST=False keeps the plain names with DEBUG
+# off, served from the source folders: the tests, which never run collectstatic.
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_MANIFEST = envbool("STATIC_MANIFEST", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -147,8 +182,17 @@ SYNC_HEARTBEAT_SECONDS = envint("SYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 SYNC_STALE_SECONDS = envint("SYNC_STALE_SECONDS", 60, minimum=1)
 if SYNC_STALE_SECONDS <= SYNC_HEARTBEAT_SECONDS:
     raise EnvError("SYNC_STALE_SECONDS must be longer than SYNC_HEARTBEAT_SECONDS")
-# The longest a single run may take before its worker is stopped.
-SYNC_MAX_RUN_SECONDS = envint("SYNC_MAX_RUN_SECONDS", 6 * 3600, minimum=60)
+# A run's work executes as slices of at most this long: each saves its checkpoint
+# and queues the next, so no task outlives a deploy or holds a worker for hours.
+SYNC_SLICE_SECONDS = envint("SYNC_SLICE_SECONDS", 300, minimum=1)
+# django-q2's task timeout, above a slice: a slice that still outlives it is
+# interrupted, and the next slice continues from its checkpoint.
+SYNC_TASK_TIMEOUT_SECONDS = envint("SYNC_TASK_TIMEOUT_SECONDS", 900, minimum=2)
+if SYNC_TASK_TIMEOUT_SECONDS <= SYNC_SLICE_SECONDS:
+    raise EnvError("SYNC_TASK_TIMEOUT_SECONDS must be longer than SYNC_SLICE_SECONDS")
+# A run interrupted this many times in a row without progress (a message that
+# kills its worker, say) fails instead of looping forever.
+SYNC_MAX_INTERRUPTIONS = envint("SYNC_MAX_INTERRUPTIONS", 3, minimum=1)
 SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
 # A queued run fails when no worker has been alive for this long.
 SYNC_QUEUE_TIMEOUT_SECONDS = envint("SYNC_QUEUE_TIMEOUT_SECONDS", 600, minimum=1)
@@ -158,6 +202,8 @@ SYNC_QUEUE_GRACE_SECONDS = envint("SYNC_QUEUE_GRACE_SECONDS", 30, minimum=1)
 SYNC_MAX_RETRIES = envint("SYNC_MAX_RETRIES", 3)
 SYNC_RETRY_DELAY_SECONDS = envint("SYNC_RETRY_DELAY_SECONDS", 30, minimum=1)
 SYNC_INTERVAL_MINUTES = envint("SYNC_INTERVAL_MINUTES", 15, minimum=1)
+# Starts a user may ask for through the JSON API per minute; past it, 429.
+SYNC_API_STARTS_PER_MINUTE = envint("SYNC_API_STARTS_PER_MINUTE", 10, minimum=1)
 # Finished runs kept per mailbox; older ones are pruned daily.
 SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 
@@ -173,18 +219,41 @@ SYNC_KEEP_RUNS = envint("SYNC_KEEP_RUNS", 100, minimum=1)
 # - catch_up off, so a scheduler that was down does not replay every missed
 #   slot at once.
 REDIS_URL = envstr("REDIS_URL", "")
+# The site's name for django-q2 (its prefix), and its queue when lanes are off.
+SYNC_QUEUE = envstr("SYNC_QUEUE", "mailsync")
+# Lanes: clicks, incremental syncs and bulk full-sync slices each have a queue
+# ("<SYNC_QUEUE>.<lane>") and clusters of their own (`manage.py syncworkers`),
+# so a click never waits behind bulk work. Off: one queue for everything.
+SYNC_LANES = envbool("SYNC_LANES", True)
+SYNC_LANE_NAMES = ("interactive", "incremental", "bulk")
+Q_WORKERS = envint("Q_WORKERS", 2, minimum=1)
 Q_CLUSTER = {
-    # Also the queue's name: clusters serve the queue named like them.
-    "name": envstr("Q_CLUSTER_NAME", "mailsync"),
-    "workers": envint("Q_WORKERS", 2, minimum=1),
-    "timeout": SYNC_MAX_RUN_SECONDS,
-    "retry": SYNC_MAX_RUN_SECONDS + 600,
+    # A cluster serves the queue named like it: SYNC_QUEUE, or a lane's queue
+    # when started with Q_CLUSTER_NAME="<SYNC_QUEUE>.<lane>" (see syncworkers).
+    "name": SYNC_QUEUE,
+    "workers": Q_WORKERS,
+    "timeout": SYNC_TASK_TIMEOUT_SECONDS,
+    # Above the timeout, else a slice still running is delivered again.
+    "retry": SYNC_TASK_TIMEOUT_SECONDS + 300,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
     "poll": 0.1,
     "label": "Task queue",
+    # A bulk cluster takes one slice per worker at a time and holds no more in
+    # memory, so slices it cannot start yet stay in the queue for others.
+    "ALT_CLUSTERS": {
+        f"{SYNC_QUEUE}.{lane}": {"queue_limit": Q_WORKERS if lane == "bulk" else Q_WORKERS**2}
+        for lane in SYNC_LANE_NAMES
+    },
+}
+# The cache holds the API's start counters (syncapp.throttle): shared through Redis
+# when there is one, else per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -196,6 +265,8 @@ else:
 # social-auth, whose backend (syncapp.social) reads the GOOGLE_* settings above
 # at request time. The Google button shows only when a client id and secret are set.
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "syncapp.social.GoogleGmailOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -213,25 +284,78 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.associate_user",
     "syncapp.social.mailbox_connect",
 )
+# social-core's disconnect pipeline, with the mailbox's tokens deleted (ours are
+# not in UserSocialAuth.extra_data, so its own revoke_tokens step finds none).
+SOCIAL_AUTH_DISCONNECT_PIPELINE = (
+    "social_core.pipeline.disconnect.allowed_to_disconnect",
+    "social_core.pipeline.disconnect.get_entries",
+    "syncapp.social.mailbox_forget_tokens",
+    "social_core.pipeline.disconnect.disconnect",
+)
 # Where a failed or cancelled sign-in lands, with the reason as a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
 # Behind a TLS-terminating proxy the redirect URI Google sees must be https.
-SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", False)
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", envbool("TLS_PROXY", False))
 
 # --- Security ----------------------------------------------------------------
+# TLS_PROXY=True: a proxy in front terminates TLS and says so in
+# X-Forwarded-Proto (it must set or strip that header on every request). Then
+# plain http is redirected to https (but /health/, for monitors inside), and
+# browsers are told to use https only (HSTS).
+TLS_PROXY = envbool("TLS_PROXY", False)
+if TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", TLS_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if TLS_PROXY else 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Failed sign-ins ------------------------------------------------------------
+# django-axes counts failed password sign-ins (the login page, the admin's, and so
+# the API's session) per username and, separately, per client address; past
+# LOGIN_FAILURE_LIMIT either is locked for LOGIN_LOCKOUT_MINUTES (429 and a page
+# that says so). Behind TLS_PROXY the address is the proxy's last X-Forwarded-For.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_CLIENT_IP_CALLABLE = "mailsync.security.client_ip"
+AXES_VERBOSE = False
+
+# --- Tokens at rest -------------------------------------------------------------
+# Fernet keys (32 url-safe base64 bytes each: `python -c "from cryptography.fernet
+# import Fernet; print(Fernet.generate_key().decode())"`), comma-separated. The first
+# encrypts; all decrypt. Rotate: put a new key first, run `manage.py reencrypt_tokens`,
+# then drop the old one. Required with DEBUG off; the demo and tests use fixed keys.
+TOKEN_ENCRYPTION_KEYS = envlist("TOKEN_ENCRYPTION_KEYS", [])
+if not TOKEN_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise EnvError("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is not True")
+    TOKEN_ENCRYPTION_KEYS = ["aW5zZWN1cmUtZGV2LWtleS1ub3QtZm9yLXByb2QhISE="]
+for _key in TOKEN_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise EnvError(
+            "TOKEN_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64-encoded bytes)"
+        ) from None
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Everything reaches standard error through the root logger: warnings and errors
+    # of every library, each unhandled exception of a request with its traceback
+    # (django.request), and mailsync's own log at LOG_LEVEL.
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "syncapp": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+        "syncapp": {"level": envstr("LOG_LEVEL", "INFO")},
     },
 }

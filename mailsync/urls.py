@@ -6,6 +6,9 @@ from django.urls import include, path
 
 from syncapp.views import accounts, api, dashboard, health, mail, runs
 
+handler404 = "syncapp.views.errors.page_not_found"
+handler500 = "syncapp.views.errors.server_error"
+
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("accounts/login/", accounts.login, name="login"),

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess
+from syncapp.models import Label, Mailbox, Message, SyncRun, SyncRunQuerySet, WorkerProcess
 from syncapp.runs import sync_run_release
 
 
@@ -67,7 +66,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         return timesince(run.heartbeat_at, timezone.now())
 
     @admin.action(description="Release selected stuck runs", permissions=["change"])
-    def release_selected(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+    def release_selected(self, request: HttpRequest, queryset: SyncRunQuerySet) -> None:
         by = request.user.get_username()
         released = sum(
             sync_run_release(run_id=run_id, by=by)

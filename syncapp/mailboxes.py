@@ -1,13 +1,24 @@
-"""Services that change a Mailbox."""
+"""Services that change a Mailbox, and the rule that a revoked one cannot sync."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
+from django.db import transaction
+
+from syncapp.gmail.errors import RECONNECT_SENTENCE
 from syncapp.models import Mailbox
 
 logger = logging.getLogger(__name__)
+
+
+class MailboxNeedsReconnect(Exception):
+    """Gmail refused the mailbox's access: nothing can sync it until the user reconnects."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        super().__init__(RECONNECT_SENTENCE)
+        self.mailbox = mailbox
 
 
 def mailbox_save_token(*, mailbox_id: int, access_token: str, expires_at: datetime | None) -> None:
@@ -18,7 +29,46 @@ def mailbox_save_token(*, mailbox_id: int, access_token: str, expires_at: dateti
     logger.info("mailbox %s: access token refreshed", mailbox_id)
 
 
+# What a mailbox holds of its Google access, emptied when that access ends.
+NO_TOKENS = {"access_token": "", "refresh_token": "", "token_expires_at": None}
+
+
 def mailbox_mark_reconnect(*, mailbox_id: int) -> None:
-    """Gmail refused the refresh token: the user must connect the account again."""
-    Mailbox.objects.filter(pk=mailbox_id).update(needs_reconnect=True, access_token="")
+    """Gmail refused the refresh token: forget the tokens; the user must connect again."""
+    Mailbox.objects.filter(pk=mailbox_id).update(needs_reconnect=True, **NO_TOKENS)
     logger.warning("mailbox %s: access revoked, needs reconnecting", mailbox_id)
+
+
+def mailbox_disconnect(*, owner_id: int, email: str) -> int:
+    """The user disconnected a Google account: its mailboxes keep their mail, not the access.
+
+    Returns how many mailboxes lost their tokens; none of them syncs until reconnected.
+    """
+    count = Mailbox.objects.filter(owner_id=owner_id, email__iexact=email).update(
+        needs_reconnect=True, **NO_TOKENS
+    )
+    logger.info("user %s disconnected %s mailbox(es)", owner_id, count)
+    return count
+
+
+def mailbox_reencrypt_tokens() -> int:
+    """Write every stored token again, so it is encrypted with the first key in force.
+
+    One row at a time, locked, so a worker saving a refreshed token is not overwritten.
+    """
+    count = 0
+    for mailbox_id in Mailbox.objects.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            mailbox = (
+                Mailbox.objects.select_for_update()
+                .only("access_token", "refresh_token")
+                .filter(pk=mailbox_id)
+                .first()
+            )
+            if mailbox is None:
+                continue
+            Mailbox.objects.filter(pk=mailbox_id).update(
+                access_token=mailbox.access_token, refresh_token=mailbox.refresh_token
+            )
+        count += 1
+    return count

@@ -1,8 +1,29 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+
+from syncapp.choices import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    RunFailure,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+)
+from syncapp.fields import EncryptedTextField
+
+__all__ = ["RunFailure", "RunKind", "RunStatus", "RunTrigger"]
+
+
+class MailboxQuerySet(models.QuerySet["Mailbox"]):
+    def due(self, *, now: datetime) -> MailboxQuerySet:
+        """Connected mailboxes whose next scheduled sync is due."""
+        return self.filter(needs_reconnect=False, next_sync_at__lte=now)
 
 
 class Mailbox(models.Model):
@@ -13,18 +34,29 @@ class Mailbox(models.Model):
     )
     email = models.EmailField()
     # OAuth credentials the sync uses; the access token is refreshed and saved back.
-    access_token = models.TextField(blank=True)
-    refresh_token = models.TextField(blank=True)
+    # Encrypted at rest (syncapp.fields); never shown in the admin, logs or errors.
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     # Gmail history ids are unsigned 64-bit numbers sent as strings.
     history_id = models.CharField(max_length=32, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     needs_reconnect = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the schedule's tick syncs it next; a run that succeeds moves it on.
+    next_sync_at = models.DateTimeField(default=timezone.now)
+
+    objects = MailboxQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["owner", "email"], name="mailbox_unique_per_owner"),
+        ]
+        indexes = [
+            # The schedule's tick (scheduling.mailboxes_sync_all) scans connected mailboxes by it.
+            models.Index(
+                fields=["next_sync_at"], condition=Q(needs_reconnect=False), name="mailbox_due"
+            ),
         ]
         ordering = ["email"]
         verbose_name_plural = "mailboxes"
@@ -33,46 +65,59 @@ class Mailbox(models.Model):
         return self.email
 
 
+def alive_cutoff(now: datetime) -> datetime:
+    """Worker processes seen since this moment are alive."""
+    return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+
+
 class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    """What the services, the reaper, /health/ and the pages look for."""
+
     def active(self) -> SyncRunQuerySet:
-        return self.filter(status__in=SyncRun.ACTIVE_STATUSES)
+        return self.filter(status__in=ACTIVE_STATUSES)
 
     def finished(self) -> SyncRunQuerySet:
-        return self.filter(status__in=SyncRun.FINISHED_STATUSES)
+        return self.filter(status__in=FINISHED_STATUSES)
+
+    def unheld(self) -> SyncRunQuerySet:
+        """Runs a worker may take: waiting for their first slice, or between slices."""
+        return self.filter(Q(status=RunStatus.CREATED) | Q(status=RunStatus.RUNNING, worker=""))
+
+    def owned_by(self, worker: str) -> SyncRunQuerySet:
+        """Running runs that this worker claimed and still holds."""
+        return self.filter(status=RunStatus.RUNNING, worker=worker)
+
+    def stale(self, *, before: datetime) -> SyncRunQuerySet:
+        """Running runs whose last heartbeat is older than `before`."""
+        return self.filter(status=RunStatus.RUNNING, heartbeat_at__lt=before)
+
+    def waiting_since(self, moment: datetime) -> SyncRunQuerySet:
+        """Runs still waiting for a worker that were created before `moment`."""
+        return self.filter(status=RunStatus.CREATED, created_at__lt=moment)
+
+    def retry_due(self, *, now: datetime) -> SyncRunQuerySet:
+        return self.filter(status=RunStatus.FAILED, retry_at__lte=now)
+
+
+class WorkerProcessQuerySet(models.QuerySet["WorkerProcess"]):
+    def alive(self, *, now: datetime) -> WorkerProcessQuerySet:
+        return self.filter(seen_at__gte=alive_cutoff(now))
+
+    def seen_since(self, moment: datetime) -> WorkerProcessQuerySet:
+        return self.filter(seen_at__gte=moment)
+
+    def idle_since(self, moment: datetime, *, now: datetime) -> WorkerProcessQuerySet:
+        """Live worker processes that have had nothing to do since `moment`."""
+        return self.alive(now=now).filter(run__isnull=True, idle_since__lte=moment)
 
 
 class SyncRun(models.Model):
     """One execution of a sync of one mailbox, from the click to its end."""
 
-    class Status(models.TextChoices):
-        CREATED = "CREATED", "Waiting for a worker"
-        RUNNING = "RUNNING", "Running"
-        SUCCEEDED = "SUCCEEDED", "Succeeded"
-        FAILED = "FAILED", "Failed"
-
-    class Kind(models.TextChoices):
-        FULL = "full", "Full"
-        INCREMENTAL = "incremental", "Incremental"
-
-    class Trigger(models.TextChoices):
-        WEB = "web", "Web"
-        CLI = "cli", "Command line"
-        SCHEDULE = "schedule", "Schedule"
-        RETRY = "retry", "Retry"
-
-    class Failure(models.TextChoices):
-        """Why a run failed; decides whether it is retried by itself."""
-
-        WORKER_LOST = "worker_lost", "The worker stopped responding"
-        TASK_LOST = "task_lost", "The queued task was lost"
-        NO_WORKER = "no_worker", "No worker was running"
-        NOT_QUEUED = "not_queued", "Could not be queued"
-        GMAIL_UNAVAILABLE = "gmail_unavailable", "Gmail kept failing"
-        DATABASE = "database", "The database failed"
-        RECONNECT = "reconnect", "Access to Gmail was revoked"
-        GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
-        RELEASED = "released", "Released by hand"
-        ERROR = "error", "Unexpected error"
+    Status = RunStatus
+    Kind = RunKind
+    Trigger = RunTrigger
+    Failure = RunFailure
 
     # Failures that say nothing about the mailbox: running again can succeed.
     RETRYABLE_FAILURES = (
@@ -82,8 +127,8 @@ class SyncRun(models.Model):
         Failure.GMAIL_UNAVAILABLE,
         Failure.DATABASE,
     )
-    ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING)
-    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED)
+    ACTIVE_STATUSES = ACTIVE_STATUSES
+    FINISHED_STATUSES = FINISHED_STATUSES
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
@@ -119,6 +164,17 @@ class SyncRun(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     # Where the run is, so that a retry can continue instead of starting over.
     checkpoint = models.JSONField(default=dict, blank=True)
+    # When and where its current task (the first slice, or the next) was queued.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    # Slices begun. Between slices a RUNNING run has no worker: its next slice is queued.
+    slices = models.PositiveIntegerField(default=0)
+    # Slices that ended without finishing their work (a worker died, a timeout): the
+    # next slice continued from the checkpoint. In a row: without progress between.
+    interruptions = models.PositiveSmallIntegerField(default=0)
+    interruptions_in_a_row = models.PositiveSmallIntegerField(default=0)
+    processed_at_interruption = models.PositiveIntegerField(default=0)
+    last_interruption = models.CharField(max_length=500, blank=True)
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -129,7 +185,7 @@ class SyncRun(models.Model):
             # The reaper's scans: active runs, and failed runs with a retry due.
             models.Index(
                 fields=["status", "heartbeat_at"],
-                condition=Q(status__in=["CREATED", "RUNNING"]),
+                condition=Q(status__in=ACTIVE_STATUSES),
                 name="syncrun_active",
             ),
             models.Index(
@@ -138,53 +194,59 @@ class SyncRun(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["CREATED", "RUNNING", "SUCCEEDED", "FAILED"]),
+                condition=Q(status__in=RunStatus.values),
                 name="syncrun_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["full", "incremental"]), name="syncrun_kind_valid"
+                condition=Q(kind__in=RunKind.values), name="syncrun_kind_valid"
             ),
             models.CheckConstraint(
-                condition=Q(trigger__in=["web", "cli", "schedule", "retry"]),
+                condition=Q(trigger__in=RunTrigger.values),
                 name="syncrun_trigger_valid",
             ),
             models.CheckConstraint(
                 condition=Q(percent__gte=0, percent__lte=100), name="syncrun_percent_range"
             ),
             models.CheckConstraint(
-                condition=~Q(status="CREATED")
+                condition=~Q(status=RunStatus.CREATED)
                 | Q(started_at__isnull=True, finished_at__isnull=True),
                 name="syncrun_created_not_started",
             ),
             models.CheckConstraint(
-                condition=~Q(status="RUNNING")
+                condition=~Q(status=RunStatus.RUNNING)
                 | Q(started_at__isnull=False, finished_at__isnull=True, percent__lte=99),
                 name="syncrun_running_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="SUCCEEDED") | Q(finished_at__isnull=False, percent=100),
+                condition=~Q(status=RunStatus.SUCCEEDED)
+                | Q(finished_at__isnull=False, percent=100),
                 name="syncrun_succeeded_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="FAILED") | (Q(finished_at__isnull=False) & ~Q(error="")),
+                condition=~Q(status=RunStatus.FAILED)
+                | (Q(finished_at__isnull=False) & ~Q(error="")),
                 name="syncrun_failed_fields",
             ),
             models.CheckConstraint(
-                condition=~Q(status="FAILED") | ~Q(failure=""),
+                condition=~Q(status=RunStatus.FAILED) | ~Q(failure=""),
                 name="syncrun_failed_has_failure",
             ),
             models.CheckConstraint(
-                condition=Q(retry_at__isnull=True) | Q(status="FAILED"),
+                condition=Q(retry_at__isnull=True) | Q(status=RunStatus.FAILED),
                 name="syncrun_retry_only_when_failed",
             ),
             models.CheckConstraint(
                 condition=Q(processed__lte=F("total")) | Q(total=0),
                 name="syncrun_processed_within_total",
             ),
+            models.CheckConstraint(
+                condition=Q(interruptions_in_a_row__lte=F("interruptions")),
+                name="syncrun_interruptions_in_a_row_counted",
+            ),
             # The one-active-run rule. sync_run_start relies on it to settle races.
             models.UniqueConstraint(
                 fields=["mailbox"],
-                condition=Q(status__in=["CREATED", "RUNNING"]),
+                condition=Q(status__in=ACTIVE_STATUSES),
                 name="syncrun_one_active_per_mailbox",
             ),
         ]
@@ -214,9 +276,13 @@ class WorkerProcess(models.Model):
     run = models.ForeignKey(
         SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The queue its cluster serves: a lane's, or the one queue.
+    queue = models.CharField(max_length=100, blank=True)
     # Since when it has had nothing to do; an idle worker takes a queued task
     # within a moment, so a run left waiting beside one has lost its task.
     idle_since = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkerProcessQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
@@ -280,3 +346,29 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.gmail_id
+
+
+class LabelMembership(models.Model):
+    """A full sync's label refresh, staged: Gmail lists this message under this label.
+
+    Filled a listing page at a time, then applied to the stored messages a chunk
+    at a time and emptied, so that no process holds every id of a large mailbox.
+    """
+
+    # The unique index below starts with the mailbox: no index of its own.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    gmail_id = models.CharField(max_length=64)
+    label_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            # The refresh looks up a chunk of messages' labels with (mailbox, gmail_id IN ...).
+            models.UniqueConstraint(
+                fields=["mailbox", "gmail_id", "label_id"], name="label_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gmail_id} {self.label_id}"

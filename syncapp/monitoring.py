@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 
-from syncapp.models import SyncRun
-from syncapp.reaper import sync_runs_dead
-from syncapp.workers import alive_count
+from syncapp.dead import dead_condition
+from syncapp.models import SyncRun, WorkerProcess
 
 Status = SyncRun.Status
 
@@ -36,6 +35,8 @@ class Health:
 
 
 def health_snapshot(*, now: datetime) -> Health:
+    """Four queries whatever the number of runs: active, the last day, live
+    workers, stuck runs."""
     active = SyncRun.objects.active().aggregate(
         queued=Count("pk", filter=Q(status=Status.CREATED)),
         running=Count("pk", filter=Q(status=Status.RUNNING)),
@@ -43,16 +44,17 @@ def health_snapshot(*, now: datetime) -> Health:
     day = SyncRun.objects.filter(finished_at__gte=now - timedelta(hours=24)).aggregate(
         finished=Count("pk"),
         succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+        failed_last_hour=Count(
+            "pk", filter=Q(status=Status.FAILED, finished_at__gte=now - timedelta(hours=1))
+        ),
         avg_duration=Avg(
             ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()),
             filter=Q(status=Status.SUCCEEDED),
         ),
     )
-    failed_last_hour = SyncRun.objects.filter(
-        status=Status.FAILED, finished_at__gte=now - timedelta(hours=1)
-    ).count()
-    workers = alive_count(now=now)
-    stuck = len(sync_runs_dead(now=now))
+    workers = WorkerProcess.objects.alive(now=now).count()
+    # Served by the syncrun_active partial index.
+    stuck = SyncRun.objects.filter(dead_condition(now=now)).count()
     waiting_without_workers = workers == 0 and (active["queued"] + active["running"]) > 0
     return Health(
         healthy=not waiting_without_workers and stuck == 0,
@@ -60,7 +62,7 @@ def health_snapshot(*, now: datetime) -> Health:
         queued=active["queued"],
         running=active["running"],
         stuck=stuck,
-        failed_last_hour=failed_last_hour,
+        failed_last_hour=day["failed_last_hour"],
         success_rate_24h=(
             round(day["succeeded"] / day["finished"], 4) if day["finished"] else None
         ),

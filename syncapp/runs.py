@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from syncapp import tasks, workers
-from syncapp.models import Mailbox, SyncRun
+from syncapp import queue
+from syncapp.dead import retry_at, sync_runs_end_dead
+from syncapp.figures import RunFigures
+from syncapp.mailboxes import MailboxNeedsReconnect
+from syncapp.models import (
+    Mailbox,
+    RunFailure,
+    RunKind,
+    RunTrigger,
+    SyncRun,
+    SyncRunQuerySet,
+)
+from syncapp.sql import insert_from
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +42,6 @@ class RunLost(Exception):
     """The worker no longer owns its run; it must stop without writing."""
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    processed: int
-    total: int
-    new: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unparsable: int = 0
-
-    @property
-    def percent(self) -> int:
-        """Percent done while running: never 100 before the run has really ended."""
-        if self.total <= 0:
-            return 0
-        return min(99, self.processed * 100 // self.total)
-
-
 def new_worker_id() -> str:
     return uuid.uuid4().hex
 
@@ -54,8 +49,8 @@ def new_worker_id() -> str:
 def sync_run_start(
     *,
     mailbox: Mailbox,
-    kind: SyncRun.Kind = SyncRun.Kind.INCREMENTAL,
-    trigger: SyncRun.Trigger,
+    kind: RunKind = RunKind.INCREMENTAL,
+    trigger: RunTrigger,
     enqueue: bool = True,
     resume: SyncRun | None = None,
 ) -> tuple[SyncRun, bool]:
@@ -64,14 +59,16 @@ def sync_run_start(
     A new run is handed to the workers only once its row is committed. Two
     callers racing here both get the same run: the partial unique index on
     active runs lets one insert win, and the loser returns the winner's run.
-    With `resume`, the new run continues from that ended run's checkpoint.
+    With `resume`, the new run continues from that ended run's checkpoint, if
+    it is still the mailbox's latest run; else it starts afresh. Raises
+    MailboxNeedsReconnect for a mailbox whose access Gmail refused.
     """
+    if mailbox.needs_reconnect:
+        raise MailboxNeedsReconnect(mailbox)
     if not mailbox.history_id:
         kind = SyncRun.Kind.FULL
-    extra = {}
-    if resume is not None and SyncRun.objects.filter(mailbox=mailbox, pk__gt=resume.pk).exists():
-        # A newer run moved the mailbox on: resuming the old run's listing would
-        # sweep away what the newer one stored. Start afresh instead.
+    extra: dict[str, Any] = {}
+    if resume is not None and not sync_run_is_latest(resume):
         logger.info("run %s is not the latest of mailbox %s: not resumed", resume.pk, mailbox.pk)
         resume = None
     if resume is not None:
@@ -85,6 +82,7 @@ def sync_run_start(
         active = SyncRun.objects.active().filter(mailbox=mailbox).first()
         if active is not None:
             if not sync_run_end_if_dead(active, now=timezone.now()):
+                _hurry(active, trigger=trigger)
                 return active, False
             # Never hand back a dead run: continue where it stopped instead.
             active.refresh_from_db()
@@ -100,7 +98,7 @@ def sync_run_start(
                     "run %s created for mailbox %s (%s, %s)", run.pk, mailbox.pk, run.kind, trigger
                 )
                 if enqueue:
-                    transaction.on_commit(partial(_enqueue, run))
+                    transaction.on_commit(partial(sync_run_enqueue, run_id=run.pk))
         except IntegrityError:
             # Another request created the active run first; read it on the next pass.
             continue
@@ -108,28 +106,129 @@ def sync_run_start(
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
 
 
-def _enqueue(run: SyncRun) -> None:
-    try:
-        task_id = tasks.enqueue_sync_run(run_id=run.pk)
-    except Exception as exc:
-        # A run nobody will ever execute must not sit in CREATED.
-        logger.exception("run %s could not be queued", run.pk)
-        sync_run_fail(
-            run_id=run.pk,
-            worker=None,
-            error=f"Could not queue the sync: {exc}",
-            failure=SyncRun.Failure.NOT_QUEUED,
+def _hurry(waiting: SyncRun, *, trigger: str) -> None:
+    """A person asks for a run that waits in another lane: queue it in theirs too.
+
+    Whichever delivery a worker takes first runs it; the other finds it taken.
+    """
+    personal = trigger in (SyncRun.Trigger.WEB, SyncRun.Trigger.CLI)
+    interactive = queue.lane_queue(queue.Lane.INTERACTIVE)
+    unheld = waiting.status == Status.CREATED or not waiting.worker
+    if personal and unheld and waiting.queue and waiting.queue != interactive:
+        logger.info("run %s moves to the interactive lane", waiting.pk)
+        transaction.on_commit(
+            partial(sync_run_enqueue, run_id=waiting.pk, lane=queue.Lane.INTERACTIVE)
         )
-        return
-    SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    logger.info("run %s queued as task %s", run.pk, task_id)
+
+
+def sync_run_is_latest(run: SyncRun) -> bool:
+    """Only a mailbox's latest run may be resumed: a newer run moved the mailbox on,
+    and resuming an older full sync's listing would sweep away what it stored."""
+    return not SyncRun.objects.filter(mailbox_id=run.mailbox_id, pk__gt=run.pk).exists()
+
+
+def sync_run_retry(*, failed: SyncRun) -> SyncRun | None:
+    """Start the automatic retry of a failed run, continuing from its checkpoint.
+
+    None when there is nothing to retry: a newer run has superseded it, its
+    mailbox needs reconnecting, or a run is already active.
+    """
+    if not sync_run_is_latest(failed):
+        return None
+    try:
+        retry, created = sync_run_start(
+            mailbox=failed.mailbox, trigger=SyncRun.Trigger.RETRY, resume=failed
+        )
+    except MailboxNeedsReconnect:
+        return None
+    return retry if created else None
+
+
+def sync_run_lane(*, trigger: str, kind: str, slices: int) -> queue.Lane:
+    """A person's click starts at once; a full sync's later slices are bulk work."""
+    personal = trigger in (SyncRun.Trigger.WEB, SyncRun.Trigger.CLI)
+    if personal and slices == 0:
+        return queue.Lane.INTERACTIVE
+    if kind == SyncRun.Kind.FULL:
+        return queue.Lane.BULK
+    return queue.Lane.INTERACTIVE if personal else queue.Lane.INCREMENTAL
+
+
+def sync_runs_start_many(*, source: QuerySet[Any], **values: Any) -> list[int]:
+    """Create one CREATED run per row of `source` in one statement (see
+    syncapp.sql.insert_from: `values` computes its columns from the row);
+    returns the new runs' ids.
+
+    A mailbox that has an active run already gets none: the one-active-run
+    partial unique index skips its row in the same INSERT. The runs are handed
+    to the workers once committed.
+    """
+    with transaction.atomic():
+        created = insert_from(SyncRun, source, **values)
+        if created:
+            transaction.on_commit(partial(sync_runs_enqueue, created))
+    return created
+
+
+def sync_run_enqueue(*, run_id: int, lane: queue.Lane | None = None) -> None:
+    """Hand the run's next slice to the workers; call it once the row is committed."""
+    sync_runs_enqueue([run_id], lane=lane)
+
+
+def sync_runs_enqueue(run_ids: list[int], *, lane: queue.Lane | None = None) -> None:
+    """Hand runs' next slices to the workers, each in its lane unless `lane` says
+    otherwise: one query for their lanes, one send each, one UPDATE."""
+    if lane is None:
+        rows = SyncRun.objects.filter(pk__in=run_ids).values_list(
+            "pk", "trigger", "kind", "slices"
+        )
+        lanes = {
+            pk: sync_run_lane(trigger=trigger, kind=kind, slices=slices)
+            for pk, trigger, kind, slices in rows
+        }
+    else:
+        lanes = dict.fromkeys(run_ids, lane)
+    sent: dict[int, tuple[str, str]] = {}
+    for run_id, run_lane in lanes.items():
+        try:
+            sent[run_id] = queue.enqueue_sync_run(run_id=run_id, lane=run_lane)
+        except Exception as exc:
+            # A run nobody will ever execute must not sit waiting.
+            logger.exception("run %s could not be queued", run_id)
+            sync_run_fail(
+                run_id=run_id,
+                worker=None,
+                error=f"Could not queue the sync: {exc}",
+                failure=SyncRun.Failure.NOT_QUEUED,
+            )
+            continue
+        logger.info("run %s queued as task %s on %s", run_id, *sent[run_id])
+    if sent:
+        # Only where it was sent: a worker may already be running the run.
+        SyncRun.objects.filter(pk__in=sent).update(
+            task_id=Case(*(When(pk=pk, then=Value(task)) for pk, (task, _) in sent.items())),
+            queue=Case(*(When(pk=pk, then=Value(name)) for pk, (_, name) in sent.items())),
+            queued_at=timezone.now(),
+        )
 
 
 def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
-    """Move a CREATED run to RUNNING for this worker; None if someone else has it."""
+    """Take the run for one slice: a CREATED run, or a RUNNING one between slices.
+
+    None when another worker holds it or it has ended, so a duplicate delivery
+    does nothing.
+    """
     now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run_id, status=Status.CREATED).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+    claimed = (
+        SyncRun.objects.filter(pk=run_id)
+        .unheld()
+        .update(
+            status=Status.RUNNING,
+            started_at=Coalesce("started_at", Value(now)),
+            heartbeat_at=now,
+            worker=worker,
+            slices=F("slices") + 1,
+        )
     )
     if not claimed:
         logger.info("run %s not claimed by %s: it is not waiting", run_id, worker)
@@ -139,13 +238,14 @@ def sync_run_claim(*, run_id: int, worker: str) -> SyncRun | None:
     return run
 
 
-def _owned(run_id: int, worker: str):
-    return SyncRun.objects.filter(pk=run_id, status=Status.RUNNING, worker=worker)
+def sync_run_owned(*, run_id: int, worker: str) -> SyncRunQuerySet:
+    """The run, if this worker still holds it: the condition of every write it makes."""
+    return SyncRun.objects.filter(pk=run_id).owned_by(worker)
 
 
 def sync_run_heartbeat(*, run_id: int, worker: str) -> bool:
     """Record that the worker is alive; False when it no longer owns the run."""
-    return bool(_owned(run_id, worker).update(heartbeat_at=timezone.now()))
+    return bool(sync_run_owned(run_id=run_id, worker=worker).update(heartbeat_at=timezone.now()))
 
 
 def sync_run_assert_owned(*, run_id: int, worker: str) -> None:
@@ -154,54 +254,45 @@ def sync_run_assert_owned(*, run_id: int, worker: str) -> None:
     Called inside the transaction that stores a batch of messages, so that a
     release and a batch write cannot interleave.
     """
-    if not _owned(run_id, worker).select_for_update().exists():
+    if not sync_run_owned(run_id=run_id, worker=worker).select_for_update().exists():
         raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
 
 
 def sync_run_progress(
-    *, run_id: int, worker: str, progress: Progress, checkpoint: dict, kind: str | None = None
+    *, run_id: int, worker: str, figures: RunFigures, checkpoint: dict, kind: str | None = None
 ) -> None:
     """Write progress, heartbeat and checkpoint in one UPDATE."""
-    fields = {
-        "processed": progress.processed,
-        "total": max(progress.total, progress.processed),
-        "percent": progress.percent,
-        "new_count": progress.new,
-        "updated_count": progress.updated,
-        "deleted_count": progress.deleted,
-        "unparsable_count": progress.unparsable,
+    fields: dict[str, Any] = {
+        **figures.as_columns(),
         "checkpoint": checkpoint,
         "heartbeat_at": timezone.now(),
     }
     if kind is not None:
         fields["kind"] = kind
         fields["fell_back_to_full"] = True
-    if not _owned(run_id, worker).update(**fields):
+    if not sync_run_owned(run_id=run_id, worker=worker).update(**fields):
         raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
 
 
 def sync_run_succeed(
-    *, run_id: int, worker: str, progress: Progress, history_id: str, finished_at: datetime
+    *, run_id: int, worker: str, figures: RunFigures, history_id: str, finished_at: datetime
 ) -> None:
     """End the run and record where the mailbox's next sync starts, atomically."""
     with transaction.atomic():
-        ended = _owned(run_id, worker).update(
+        ended = sync_run_owned(run_id=run_id, worker=worker).update(
+            **{**figures.as_columns(), "percent": 100},
             status=Status.SUCCEEDED,
-            processed=progress.processed,
-            total=max(progress.total, progress.processed),
-            percent=100,
-            new_count=progress.new,
-            updated_count=progress.updated,
-            deleted_count=progress.deleted,
-            unparsable_count=progress.unparsable,
             heartbeat_at=finished_at,
             finished_at=finished_at,
         )
         if not ended:
             raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
         mailbox_id = SyncRun.objects.values_list("mailbox_id", flat=True).get(pk=run_id)
+        # The schedule's next sync of this mailbox is an interval from now.
         Mailbox.objects.filter(pk=mailbox_id).update(
-            history_id=history_id, last_synced_at=finished_at
+            history_id=history_id,
+            last_synced_at=finished_at,
+            next_sync_at=finished_at + timedelta(minutes=settings.SYNC_INTERVAL_MINUTES),
         )
     logger.info("run %s succeeded (mailbox %s)", run_id, mailbox_id)
 
@@ -211,7 +302,7 @@ def sync_run_fail(
     run_id: int,
     worker: str | None,
     error: str,
-    failure: SyncRun.Failure,
+    failure: RunFailure,
     still: Q | None = None,
 ) -> bool:
     """End an active run as FAILED; False when it had already ended or moved on.
@@ -221,7 +312,7 @@ def sync_run_fail(
     a run a worker has just claimed or finished is left alone. A run that died
     for a reason unrelated to the mailbox gets its automatic retry scheduled.
     """
-    runs = SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES)
+    runs = SyncRun.objects.filter(pk=run_id).active()
     if worker is not None:
         runs = runs.filter(worker=worker)
     if still is not None:
@@ -233,26 +324,11 @@ def sync_run_fail(
         failure=failure,
         finished_at=now,
         heartbeat_at=now,
-        retry_at=_retry_at(now, failure),
+        retry_at=retry_at(now, failure),
     )
     if failed:
         logger.warning("run %s failed (%s): %s", run_id, failure, error)
     return bool(failed)
-
-
-def _retry_at(now: datetime, failure: SyncRun.Failure) -> Case | None:
-    """When the retry of a run failing now is due, by its attempt: one UPDATE."""
-    if failure not in SyncRun.RETRYABLE_FAILURES or settings.SYNC_MAX_RETRIES < 1:
-        return None
-    delay = settings.SYNC_RETRY_DELAY_SECONDS
-    return Case(
-        *(
-            When(attempt=attempt, then=Value(now + timedelta(seconds=delay * 2 ** (attempt - 1))))
-            for attempt in range(1, settings.SYNC_MAX_RETRIES + 1)
-        ),
-        default=None,
-        output_field=DateTimeField(),
-    )
 
 
 def sync_run_release(*, run_id: int, by: str) -> bool:
@@ -266,55 +342,6 @@ def sync_run_release(*, run_id: int, by: str) -> bool:
     )
 
 
-def sync_run_dead_reason(run: SyncRun, *, now: datetime) -> tuple[SyncRun.Failure, str, Q] | None:
-    """Why an active run can no longer end by itself, or None while it can.
-
-    Returns the failure, the message for the user, and the condition that must
-    still hold when the run is failed for it.
-    """
-    if run.status == Status.RUNNING:
-        stale_before = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-        if run.heartbeat_at is None or run.heartbeat_at < stale_before:
-            beat = f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if run.heartbeat_at else "never"
-            return (
-                SyncRun.Failure.WORKER_LOST,
-                f"The worker stopped responding; last heartbeat at {beat}.",
-                Q(status=Status.RUNNING, heartbeat_at__lt=stale_before),
-            )
-        return None
-    if run.status != Status.CREATED:
-        return None
-    waiting_since = now - timedelta(seconds=settings.SYNC_QUEUE_GRACE_SECONDS)
-    if run.created_at < waiting_since and workers.idle_since(waiting_since):
-        return (
-            SyncRun.Failure.TASK_LOST,
-            "No worker took this sync although one was idle: its queued task was lost "
-            "(for example with a worker that was stopped).",
-            Q(status=Status.CREATED),
-        )
-    timeout = settings.SYNC_QUEUE_TIMEOUT_SECONDS
-    unserved_since = now - timedelta(seconds=timeout)
-    if run.created_at < unserved_since and not workers.seen_since(unserved_since):
-        return (
-            SyncRun.Failure.NO_WORKER,
-            f"No sync worker has been running for {_duration(timeout)}, so this sync never "
-            "started. Start one (manage.py qcluster) and sync again.",
-            Q(status=Status.CREATED),
-        )
-    return None
-
-
 def sync_run_end_if_dead(run: SyncRun, *, now: datetime) -> bool:
     """Fail an active run that can no longer end by itself; True when it did."""
-    dead = sync_run_dead_reason(run, now=now)
-    if dead is None:
-        return False
-    failure, message, still = dead
-    return sync_run_fail(run_id=run.pk, worker=None, error=message, failure=failure, still=still)
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 60 == 0 and seconds >= 60:
-        minutes = seconds // 60
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return bool(sync_runs_end_dead(now=now, runs=SyncRun.objects.filter(pk=run.pk)))

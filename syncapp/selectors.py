@@ -9,17 +9,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left
 from django.http import Http404
+from django.utils import timezone
 
-from syncapp.models import Label, Mailbox, Message, SyncRun
-from syncapp.workers import workers_alive_expression
+from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # The models as the selectors return them, with what they annotate.
+    class RunAnnotations(TypedDict):
+        workers_alive: bool
+
+    class MailboxAnnotations(TypedDict):
+        message_count: int
+        # Prefetch(to_attr=...): the latest run, or none before the first sync.
+        latest_runs: list[AnnotatedRun]
+
+    AnnotatedRun: TypeAlias = WithAnnotations[SyncRun, RunAnnotations]
+    AnnotatedMailbox: TypeAlias = WithAnnotations[Mailbox, MailboxAnnotations]
 
 MESSAGE_PAGE_SIZE = 50
 RUN_HISTORY_SIZE = 50
@@ -33,9 +49,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
+def _workers_alive() -> Exists:
+    """Whether any sync worker is alive: annotated on runs, so pages need no query for it."""
+    return Exists(WorkerProcess.objects.alive(now=timezone.now()))
+
+
+def mailbox_list_for_user(*, user: User) -> list[AnnotatedMailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
-    latest = SyncRun.objects.annotate(workers_alive=workers_alive_expression()).order_by(
+    latest = SyncRun.objects.annotate(workers_alive=_workers_alive()).order_by(
         "-created_at", "-id"
     )[:1]
     return list(
@@ -46,14 +67,14 @@ def mailbox_list_for_user(*, user: AbstractBaseUser) -> list[Mailbox]:
     )
 
 
-def mailbox_get_for_user(*, user: AbstractBaseUser, mailbox_id: int) -> Mailbox:
+def mailbox_get_for_user(*, user: User, mailbox_id: int) -> Mailbox:
     try:
         return Mailbox.objects.get(pk=mailbox_id, owner=user)
     except Mailbox.DoesNotExist:
         raise Http404("No such mailbox") from None
 
 
-def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailbox:
+def mailbox_find_for_user(*, user: User, email: str | None) -> Mailbox:
     """The mailbox with this address, or the user's only one when no address is given.
 
     Raises Http404 when there is no such mailbox, and ValueError when no address
@@ -70,25 +91,21 @@ def mailbox_find_for_user(*, user: AbstractBaseUser, email: str | None) -> Mailb
     return found[0]
 
 
-def run_get_for_user(*, user: AbstractBaseUser, run_id: int) -> SyncRun:
+def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
     """The run, its mailbox and whether a worker is alive, in one query, if the user owns it."""
     try:
         return (
             SyncRun.objects.select_related("mailbox")
-            .annotate(workers_alive=workers_alive_expression())
+            .annotate(workers_alive=_workers_alive())
             .get(pk=run_id, mailbox__owner=user)
         )
     except SyncRun.DoesNotExist:
         raise Http404("No such run") from None
 
 
-def run_is_latest(*, run: SyncRun) -> bool:
-    """Whether no run of the mailbox was created after this one."""
-    return not SyncRun.objects.filter(mailbox_id=run.mailbox_id, id__gt=run.pk).exists()
-
-
-def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[SyncRun]:
-    return list(mailbox.runs.order_by("-created_at", "-id")[:limit])
+def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[AnnotatedRun]:
+    runs = mailbox.runs.annotate(workers_alive=_workers_alive())
+    return list(runs.order_by("-created_at", "-id")[:limit])
 
 
 def label_names_for_mailbox(*, mailbox: Mailbox) -> dict[str, str]:
@@ -96,7 +113,7 @@ def label_names_for_mailbox(*, mailbox: Mailbox) -> dict[str, str]:
     return dict(Label.objects.filter(mailbox=mailbox).values_list("label_id", "name"))
 
 
-def message_get_for_user(*, user: AbstractBaseUser, message_id: int) -> Message:
+def message_get_for_user(*, user: User, message_id: int) -> Message:
     try:
         return Message.objects.select_related("mailbox").get(pk=message_id, mailbox__owner=user)
     except Message.DoesNotExist:

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from social_core.backends.google import GoogleOAuth2
 
 from syncapp.gmail.client import SCOPE as GMAIL_READONLY
+from syncapp.mailboxes import mailbox_disconnect
 from syncapp.models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,14 @@ class GoogleGmailOAuth2(GoogleOAuth2):
 
 @sensitive_variables("response")
 def mailbox_connect(
-    *, strategy: Any, backend: Any, user: Any, response: dict[str, Any], details: dict, **_: Any
+    *,
+    strategy: Any,
+    backend: Any,
+    user: Any,
+    response: dict[str, Any],
+    details: dict,
+    social: Any = None,
+    **_: Any,
 ) -> None:
     """Create or update the user's Mailbox for this Google account, with its tokens.
 
@@ -95,8 +103,26 @@ def mailbox_connect(
     else:
         Mailbox.objects.filter(pk=mailbox.pk).update(**fields)
         logger.info("user %s reconnected mailbox %s", user.pk, mailbox.pk)
+    if social is not None and social.extra_data.get("email") != email:
+        # Which mailbox this Google account is, for a disconnect (its uid is Google's `sub`).
+        social.extra_data = {"email": email}
+        social.save(update_fields=["extra_data"])
     if fields["needs_reconnect"]:
         messages.warning(
             strategy.request,
             f"Mailsync needs read access to the Gmail of {email}: connect it again and allow it.",
         )
+
+
+def mailbox_forget_tokens(*, backend: Any, user: Any, entries: list[Any], **_: Any) -> None:
+    """In SOCIAL_AUTH_DISCONNECT_PIPELINE: the disconnected accounts' mailboxes lose
+    their tokens (and cannot sync until connected again); their mail stays."""
+    if backend.name != GoogleGmailOAuth2.name or user is None:
+        return
+    for entry in entries:
+        # mailbox_connect keeps the address; an older association's uid may be it.
+        email = (entry.extra_data or {}).get("email") or entry.uid
+        if "@" in email:
+            mailbox_disconnect(owner_id=user.pk, email=email)
+        else:
+            logger.warning("user %s disconnected an account of unknown address", user.pk)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 
 from syncapp.gmail.parse import ParsedMessage, clean_text
-from syncapp.models import Label, Mailbox, Message
+from syncapp.models import Label, LabelMembership, Mailbox, Message
 
 UPSERT_FIELDS = [
     "thread_id",
@@ -67,7 +70,7 @@ def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: st
     if not messages:
         return
     rows = {parsed.gmail_id: parsed for parsed in messages}.values()
-    params: list[object] = []
+    params: list[Any] = []
     for parsed in rows:
         values = [getattr(parsed, name) for name in _PARSED_ATTRIBUTES]
         params.append(mailbox.pk)
@@ -79,19 +82,31 @@ def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: st
         cursor.execute(_upsert_sql(len(rows)), params)
 
 
+def _upsert_fields(names: list[str]) -> tuple[list[Field[Any, Any]], list[str]]:
+    """Message's fields of these names, and their columns."""
+    fields: list[Field[Any, Any]] = []
+    columns: list[str] = []
+    for name in names:
+        field = Message._meta.get_field(name)
+        # Each name is a column of Message itself, not the far end of a relation.
+        assert isinstance(field, Field) and field.column is not None, name
+        fields.append(field)
+        columns.append(field.column)
+    return fields, columns
+
+
 # The columns an upsert writes after mailbox_id; a ParsedMessage names them alike
 # (all but sync_mark, which the sync supplies).
-_UPSERT_MODEL_FIELDS = [Message._meta.get_field(name) for name in ["gmail_id", *UPSERT_FIELDS]]
+_UPSERT_MODEL_FIELDS, _UPSERT_COLUMNS = _upsert_fields(["gmail_id", *UPSERT_FIELDS])
 _PARSED_ATTRIBUTES = ["gmail_id", *UPSERT_FIELDS[:-1]]
 
 
 def _upsert_sql(row_count: int) -> str:
     quote = connection.ops.quote_name
-    columns = ["mailbox_id", *(field.column for field in _UPSERT_MODEL_FIELDS)]
+    columns = ["mailbox_id", *_UPSERT_COLUMNS]
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(
-        f"{quote(field.column)} = excluded.{quote(field.column)}"
-        for field in _UPSERT_MODEL_FIELDS[1:]
+        f"{quote(column)} = excluded.{quote(column)}" for column in _UPSERT_COLUMNS[1:]
     )
     return (
         f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(map(quote, columns))}) "
@@ -106,9 +121,19 @@ def messages_mark_seen(*, mailbox: Mailbox, gmail_ids: list[str], mark: str) -> 
         Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).update(sync_mark=mark)
 
 
-def messages_delete_unseen(*, mailbox: Mailbox, mark: str) -> int:
-    """Delete what the full sync with this mark did not see: it is gone from Gmail."""
-    deleted, _ = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).delete()
+# Rows one big deletion removes per transaction: on SQLite the writer lock is
+# released between chunks, so that progress, heartbeats and pages get their turn.
+DELETE_CHUNK = 2000
+
+
+def messages_delete_unseen(*, mailbox: Mailbox, mark: str, limit: int = DELETE_CHUNK) -> int:
+    """Delete up to `limit` of what the full sync with this mark did not see (it is
+    gone from Gmail); call again, in a new transaction, while it returns `limit`."""
+    unseen = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).order_by()
+    ids = list(unseen.values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    deleted, _ = Message.objects.filter(pk__in=ids).delete()
     return deleted
 
 
@@ -148,6 +173,61 @@ def message_id_chunks(*, mailbox: Mailbox) -> Iterable[list[str]]:
             return
         last_pk = rows[-1][0]
         yield [gmail_id for _, gmail_id in rows]
+
+
+def label_memberships_clear(*, mailbox: Mailbox) -> None:
+    """Forget the mailbox's staged label memberships, a dead refresh's included."""
+    LabelMembership.objects.filter(mailbox=mailbox).delete()
+
+
+def label_memberships_add(*, mailbox: Mailbox, label_id: str, gmail_ids: list[str]) -> None:
+    """Stage one page of Gmail's listing of a label: these messages carry it."""
+    # Cleaned as a message's own label ids are; an id no message can have is skipped.
+    label_id = clean_text(label_id, _STAGED_LABEL_MAX)
+    if not label_id:
+        return
+    LabelMembership.objects.bulk_create(
+        [
+            LabelMembership(mailbox=mailbox, gmail_id=gmail_id, label_id=label_id)
+            for gmail_id in gmail_ids
+            if 0 < len(gmail_id) <= _STAGED_ID_MAX and clean_text(gmail_id) == gmail_id
+        ],
+        ignore_conflicts=True,
+        batch_size=CHUNK,
+    )
+
+
+_STAGED_ID_MAX = LabelMembership._meta.get_field("gmail_id").max_length or 0
+_STAGED_LABEL_MAX = LabelMembership._meta.get_field("label_id").max_length
+
+
+def messages_apply_label_memberships(*, mailbox: Mailbox, after_pk: int) -> tuple[int, int] | None:
+    """Give the next chunk of stored messages (by pk) exactly their staged labels.
+
+    Returns how many of them changed and the chunk's last pk, or None when no
+    message is stored past `after_pk`. The chunk's staged rows go with it.
+    """
+    rows = list(
+        Message.objects.filter(mailbox=mailbox, pk__gt=after_pk)
+        .order_by("pk")
+        .values_list("pk", "gmail_id", "label_ids")[:CHUNK]
+    )
+    if not rows:
+        return None
+    staged = LabelMembership.objects.filter(
+        mailbox=mailbox, gmail_id__in=[gmail_id for _, gmail_id, _ in rows]
+    )
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for gmail_id, label_id in staged.values_list("gmail_id", "label_id"):
+        wanted[gmail_id].append(label_id)
+    changed = [
+        Message(pk=pk, label_ids=sorted(wanted[gmail_id]))
+        for pk, gmail_id, label_ids in rows
+        if sorted(label_ids) != sorted(wanted[gmail_id])
+    ]
+    Message.objects.bulk_update(changed, ["label_ids"], batch_size=CHUNK)
+    staged.delete()
+    return len(changed), rows[-1][0]
 
 
 def messages_labels(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> dict[str, list[str]]:

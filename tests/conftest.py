@@ -1,9 +1,19 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
+from syncapp import queue
 from syncapp.models import Mailbox
 
 pytest_plugins = ["tests.plugins.emulator", "tests.plugins.processes"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Counters (the API's start limit) never carry over from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -36,16 +46,23 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+class Enqueued(list):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lanes: list[str] = []
+
+
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Stands in for the broker: records the runs handed to the workers."""
-    runs = []
+    """Stands in for the broker: records the runs handed to the workers, and their lanes."""
+    runs = Enqueued()
 
-    def enqueue(*, run_id):
+    def enqueue(*, run_id, lane):
         runs.append(run_id)
-        return f"task-for-{run_id}"
+        runs.lanes.append(lane)
+        return f"task-for-{run_id}", queue.lane_queue(lane)
 
-    monkeypatch.setattr("syncapp.runs.tasks.enqueue_sync_run", enqueue)
+    monkeypatch.setattr("syncapp.runs.queue.enqueue_sync_run", enqueue)
     return runs
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from syncapp.execute import sync_run_execute
 from syncapp.models import Mailbox, Message, SyncRun
 from syncapp.runs import sync_run_start
+from syncapp.worker.execute import sync_run_execute
 
 
 def run_sync(mailbox: Mailbox, *, kind: str = SyncRun.Kind.INCREMENTAL, **execute) -> SyncRun:

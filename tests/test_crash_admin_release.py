@@ -6,8 +6,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
+from syncapp.figures import RunFigures
 from syncapp.models import SyncRun
-from syncapp.runs import Progress, sync_run_claim, sync_run_start, sync_run_succeed
+from syncapp.runs import sync_run_claim, sync_run_start, sync_run_succeed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +37,7 @@ def succeeded(mailbox):
     sync_run_succeed(
         run_id=run.pk,
         worker="worker-1",
-        progress=Progress(processed=3, total=3),
+        figures=RunFigures(processed=3, total=3),
         history_id="1",
         finished_at=timezone.now(),
     )

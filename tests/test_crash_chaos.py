@@ -1,51 +1,48 @@
-"""A short chaos run: workers killed, Gmail failing, mailboxes changing; nothing lost or twice."""
+"""A short chaos run: workers killed, Gmail failing, mailboxes changing; its verdict is OK."""
 
-import contextlib
-import io
-import re
-from pathlib import Path
+import sys
 
 import pytest
-from django.core.management import CommandError, call_command
 
+from bench.chaos_harness import chaos_run
 from syncapp.models import SyncRun, WorkerProcess
+from tests.support.processes import Spawned, alive
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def figures(output: str) -> dict[str, int]:
-    """The command's "name: number" lines, by name."""
-    return {name: int(value) for name, value in re.findall(r"^([a-z ]+): (\d+)\b", output, re.M)}
+# Marked here: the harness starts its clusters itself, not through a fixture.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.crash]
 
 
-def running(pid: int) -> bool:
-    """Whether the process runs; a killed one not yet reaped (a zombie) does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def test_chaos_ends_every_run_and_leaves_the_database_equal_to_gmail(tmp_path):
+    said: list[str] = []
 
+    report = chaos_run(
+        seed=11,
+        mailboxes=3,
+        messages=100,
+        clusters=2,
+        seconds=18,
+        log_dir=tmp_path,
+        write=said.append,
+    )
 
-def test_chaos_loses_and_duplicates_no_message(tmp_path):
-    out = io.StringIO()
-
-    # Its exit status also covers labels; this test is about messages and runs ending.
-    with contextlib.suppress(CommandError):
-        call_command(
-            "chaos",
-            *("--minutes", "0.3", "--mailboxes", "3", "--messages", "100"),
-            *("--clusters", "2", "--seed", "11", "--log-dir", str(tmp_path)),
-            stdout=out,
-        )
-
-    report = figures(out.getvalue())
-    assert report["messages lost"] == 0, out.getvalue()
-    assert report["messages duplicated"] == 0, out.getvalue()
-    assert report["runs still active after settling"] == 0, out.getvalue()
-    assert report["final syncs failed"] == 0, out.getvalue()
-    assert report["runs started"] >= 5, out.getvalue()
+    summary = "\n".join([*said, *report.lines()])
+    assert report.ok, summary
+    assert (report.lost, report.duplicated, report.still_active) == (0, 0, 0), summary
+    assert sum(report.runs_started.values()) >= 5, summary
+    assert report.actions.kills >= 1, summary
     assert not SyncRun.objects.active().exists()
     workers = list(WorkerProcess.objects.values_list("pid", flat=True))
     assert workers, "no worker ever reported itself"
-    assert [pid for pid in workers if running(pid)] == [], "a worker outlived the command"
+    assert [pid for pid in workers if alive(pid)] == [], "a worker outlived the chaos"
+
+
+def test_python_m_bench_chaos_runs_on_a_database_of_its_own_and_exits_0_when_ok(tmp_path):
+    command = [sys.executable, "-m", "bench.chaos", "--minutes", "0.05", "--mailboxes", "1"]
+    command += ["--messages", "20", "--clusters", "1", "--seed", "3"]
+    command += ["--log-dir", str(tmp_path / "logs")]
+    with Spawned(command, name="chaos", log_dir=tmp_path) as chaos:
+        code, _ = chaos.wait_with_rusage(timeout=120)
+
+    assert code == 0, chaos.output()
+    assert "result: OK" in chaos.output()
+    assert not SyncRun.objects.exists(), "it used the test database"

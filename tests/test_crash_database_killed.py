@@ -7,8 +7,8 @@ from django.db import close_old_connections, connection
 
 from syncapp.models import SyncRun, WorkerProcess
 from syncapp.runs import sync_run_start
-from tests.crash import wait_for
 from tests.helpers import assert_database_matches
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -49,7 +49,7 @@ def test_killed_database_connections_end_in_a_complete_sync(
     wait_for(
         lambda: SyncRun.objects.get(pk=run.pk).processed >= 60,
         timeout=60,
-        what=f"the run to make progress\n{cluster.output()}",
+        what=lambda: f"the run to make progress\n{cluster.output()}",
     )
 
     assert keep_terminating(seconds=1.5) > 0
@@ -60,7 +60,7 @@ def test_killed_database_connections_end_in_a_complete_sync(
             mailbox=alice_mailbox, status=SyncRun.Status.SUCCEEDED
         ).first(),
         timeout=90,
-        what=f"a run of the mailbox to succeed\n{cluster.output()}",
+        what=lambda: f"a run of the mailbox to succeed\n{cluster.output()}",
     )
 
     run.refresh_from_db()

@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 from django_q.models import Task
 
-from syncapp import tasks
+from syncapp import queue
 from syncapp.models import Message, SyncRun, WorkerProcess
 from syncapp.runs import sync_run_release, sync_run_start
-from tests.crash import wait_for
 from tests.helpers import assert_database_matches, fetched_message_ids
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,11 +27,12 @@ def test_the_same_task_delivered_twice_syncs_once(
 
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
     run.refresh_from_db()
-    deliveries = [run.task_id, tasks.enqueue_sync_run(run_id=run.pk)]
+    task_id, _ = queue.enqueue_sync_run(run_id=run.pk, lane=queue.Lane.INTERACTIVE)
+    deliveries = [run.task_id, task_id]
     wait_for(
         lambda: Task.objects.filter(id__in=deliveries).count() == 2,
         timeout=60,
-        what=f"both deliveries to be processed\n{cluster.output()}",
+        what=lambda: f"both deliveries to be processed\n{cluster.output()}",
     )
 
     run.refresh_from_db()
@@ -55,7 +56,7 @@ def test_a_run_released_under_a_live_worker_gets_no_more_writes(
     wait_for(
         lambda: SyncRun.objects.get(pk=run.pk).processed >= 50,
         timeout=60,
-        what=f"the run to make progress\n{cluster.output()}",
+        what=lambda: f"the run to make progress\n{cluster.output()}",
     )
 
     assert sync_run_release(run_id=run.pk, by="alice")
@@ -66,11 +67,11 @@ def test_a_run_released_under_a_live_worker_gets_no_more_writes(
     wait_for(
         lambda: WorkerProcess.objects.filter(run=None, idle_since__gte=released_at).exists(),
         timeout=30,
-        what=f"the worker to stop the released run\n{cluster.output()}",
+        what=lambda: f"the worker to stop the released run\n{cluster.output()}",
     )
     assert f"run {run.pk}: stopped without writing more" in cluster.output()
     # The worker is idle again and still alive: it stopped; it did not die.
-    assert cluster.process.poll() is None
+    assert cluster.running()
     assert Message.objects.filter(mailbox=alice_mailbox).count() == stored_at_release
     assert stored_at_release < 400
     run.refresh_from_db()

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Message, SyncRun, WorkerProcess
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_start
-from tests.clock import FakeClock
-from tests.crash import wait_for
+from syncapp.worker.reaper import sync_runs_reap
 from tests.helpers import assert_database_matches, run_sync
+from tests.support.clock import FakeClock
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,7 +164,7 @@ def test_a_sync_through_the_workers_rides_out_429s_500s_and_drops(
     finished = wait_for(
         lambda: SyncRun.objects.finished().filter(pk=run.pk).first(),
         timeout=60,
-        what=f"the run to end\n{cluster.output()}",
+        what=lambda: f"the run to end\n{cluster.output()}",
     )
 
     assert_synced(finished, alice_mailbox, gmail)

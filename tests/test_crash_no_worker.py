@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from syncapp.models import SyncRun, WorkerProcess
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_start
-from tests.crash import wait_for
+from syncapp.worker.reaper import sync_runs_reap
 from tests.helpers import assert_database_matches
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ def test_a_run_waits_for_a_worker_and_runs_once_one_starts(
     finished = wait_for(
         lambda: SyncRun.objects.finished().filter(pk=run.pk).first(),
         timeout=60,
-        what=f"the new cluster to run the waiting sync\n{cluster.output()}",
+        what=lambda: f"the new cluster to run the waiting sync\n{cluster.output()}",
     )
 
     assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
@@ -64,7 +64,7 @@ def test_a_run_no_worker_ever_takes_fails_after_the_queue_timeout(alice_mailbox,
     assert run.status == SyncRun.Status.FAILED
     assert run.failure == SyncRun.Failure.NO_WORKER
     assert run.error == (
-        "No sync worker has been running for 2 seconds, so this sync never started. "
-        "Start one (manage.py qcluster) and sync again."
+        "No sync worker has been running for 2 seconds, so this sync could not go on. "
+        "Start them (manage.py syncworkers) and sync again."
     )
     assert run.retry_at is None

@@ -1,14 +1,14 @@
 """The heartbeat beats on its own thread, and notices when the run is taken away."""
 
 import threading
-import time
 
 import pytest
 from django.utils import timezone
 
-from syncapp.heartbeat import Heartbeat
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_claim, sync_run_fail
+from syncapp.worker.heartbeat import Heartbeat
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,20 +19,18 @@ def claimed(alice_mailbox):
     return sync_run_claim(run_id=run.pk, worker="worker-1")
 
 
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.01)
-
-
 def test_it_beats_while_the_sync_thread_is_blocked(claimed):
     first_beat = claimed.heartbeat_at
     blocked = threading.Event()
 
     with Heartbeat(run_id=claimed.pk, worker="worker-1", interval=0.05):
         # The sync thread is stuck in a long call; the heartbeat must not care.
-        wait_until(lambda: SyncRun.objects.get(pk=claimed.pk).heartbeat_at > first_beat)
+        wait_for(
+            lambda: SyncRun.objects.get(pk=claimed.pk).heartbeat_at > first_beat,
+            timeout=10,
+            what="a beat",
+            interval=0.01,
+        )
         blocked.set()
 
     assert blocked.is_set()

@@ -4,9 +4,10 @@ import threading
 
 import pytest
 
-from syncapp.engine import RunRecorder
 from syncapp.models import SyncRun
 from syncapp.runs import RunLost, sync_run_claim, sync_run_fail
+from syncapp.sync.checkpoint import Checkpoint
+from syncapp.worker.recorder import RunRecorder
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def recorder(alice_mailbox):
         worker="worker-1",
         mailbox=alice_mailbox,
         heartbeat=StillAlive(),
-        checkpoint={},
+        checkpoint=Checkpoint(),
         clock=lambda: now[0],
     )
     recorder.now = now
@@ -38,8 +39,8 @@ def recorder(alice_mailbox):
 def test_many_reports_within_a_second_cost_one_update(recorder, django_assert_num_queries):
     with django_assert_num_queries(1):
         for processed in range(10):
-            recorder.counts.processed = processed
-            recorder.counts.total = 10
+            recorder.figures.processed = processed
+            recorder.figures.total = 10
             recorder.report()
 
     run = SyncRun.objects.get(pk=recorder.run_id)
@@ -47,9 +48,9 @@ def test_many_reports_within_a_second_cost_one_update(recorder, django_assert_nu
 
 
 def test_the_next_second_writes_the_latest_figures(recorder, django_assert_num_queries):
-    recorder.counts.total = 200
+    recorder.figures.total = 200
     recorder.report()
-    recorder.counts.processed = 150
+    recorder.figures.processed = 150
     recorder.now[0] += 1.0
 
     with django_assert_num_queries(1):
@@ -60,7 +61,7 @@ def test_the_next_second_writes_the_latest_figures(recorder, django_assert_num_q
 
 
 def test_percent_stays_below_100_until_the_run_ends(recorder):
-    recorder.counts.processed = recorder.counts.total = 10
+    recorder.figures.processed = recorder.figures.total = 10
     recorder.report(force=True)
 
     assert SyncRun.objects.get(pk=recorder.run_id).percent == 99

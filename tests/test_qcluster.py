@@ -1,25 +1,15 @@
 """A real django-q cluster picks up an enqueued run and finishes it."""
 
 import io
-import time
 
 import pytest
 from django.core.management import call_command
 
 from syncapp.models import Message, SyncRun
 from tests.helpers import fetched_message_ids
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_a_cluster_executes_an_enqueued_run(emulate, alice_mailbox, start_cluster):
@@ -32,7 +22,7 @@ def test_a_cluster_executes_an_enqueued_run(emulate, alice_mailbox, start_cluste
     finished = wait_for(
         lambda: SyncRun.objects.finished().filter(pk=run.pk).first(),
         timeout=90,
-        what=f"the cluster to finish the run\n{cluster.output()}",
+        what=lambda: f"the cluster to finish the run\n{cluster.output()}",
     )
     assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
     assert finished.task_id

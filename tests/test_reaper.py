@@ -7,9 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from syncapp.models import SyncRun, WorkerProcess
-from syncapp.reaper import mailboxes_sync_all, sync_runs_prune, sync_runs_reap
-from syncapp.runs import sync_run_claim, sync_run_fail, sync_run_release, sync_run_start
+from syncapp.models import Mailbox, SyncRun, WorkerProcess
+from syncapp.runs import (
+    sync_run_claim,
+    sync_run_end_if_dead,
+    sync_run_fail,
+    sync_run_release,
+    sync_run_start,
+)
+from syncapp.scheduling import mailboxes_sync_all
+from syncapp.worker.reaper import sync_runs_prune, sync_runs_reap
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +55,35 @@ def worker(name="host:1", *, seen_seconds_ago=1, busy_with=None, idle_seconds=30
     )
 
 
-def test_a_running_run_whose_heartbeat_went_stale_fails(alice_mailbox):
+def test_a_run_whose_worker_stopped_beating_is_interrupted_and_queued_again(
+    alice_mailbox, enqueued, django_capture_on_commit_callbacks
+):
     run = running(alice_mailbox, heartbeat_seconds_ago=120)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sync_runs_reap(now=NOW)
+
+    run.refresh_from_db()
+    assert (report.ended, report.continued) == ([], [run.pk])
+    assert (run.status, run.worker, run.interruptions) == (Status.RUNNING, "", 1)
+    assert run.last_interruption.startswith("the worker stopped responding; last heartbeat at ")
+    assert enqueued == [run.pk]
+
+
+def test_a_run_interrupted_again_and_again_without_progress_fails(alice_mailbox, settings):
+    settings.SYNC_MAX_INTERRUPTIONS = 3
+    run = running(alice_mailbox, heartbeat_seconds_ago=120)
+    SyncRun.objects.filter(pk=run.pk).update(interruptions=2, interruptions_in_a_row=2)
 
     report = sync_runs_reap(now=NOW)
 
     run.refresh_from_db()
     assert report.ended == [run.pk]
-    assert run.status == Status.FAILED
-    assert run.failure == SyncRun.Failure.WORKER_LOST
-    assert run.error.startswith("The worker stopped responding; last heartbeat at ")
+    assert (run.status, run.failure) == (Status.FAILED, SyncRun.Failure.WORKER_LOST)
+    assert run.error.startswith(
+        "The sync was interrupted 3 times in a row without progress; "
+        "last: the worker stopped responding; last heartbeat at "
+    )
     assert run.retry_at is not None
 
 
@@ -70,8 +96,6 @@ def test_a_running_run_with_a_fresh_heartbeat_is_left_alone(alice_mailbox):
 
 
 def test_it_never_fails_a_run_whose_worker_beat_meanwhile(alice_mailbox):
-    from syncapp.runs import sync_run_end_if_dead
-
     seen_stale = running(alice_mailbox, heartbeat_seconds_ago=120)
     SyncRun.objects.filter(pk=seen_stale.pk).update(heartbeat_at=timezone.now())
 
@@ -79,18 +103,29 @@ def test_it_never_fails_a_run_whose_worker_beat_meanwhile(alice_mailbox):
     assert SyncRun.objects.get(pk=seen_stale.pk).status == Status.RUNNING
 
 
-def test_a_queued_run_beside_an_idle_worker_has_lost_its_task(alice_mailbox, settings):
+def test_a_queued_run_beside_an_idle_worker_of_its_queue_is_queued_again(
+    alice_mailbox, settings, enqueued, django_capture_on_commit_callbacks
+):
     settings.SYNC_QUEUE_GRACE_SECONDS = 30
     worker(idle_seconds=300)
     run = queued(alice_mailbox, seconds_ago=60)
 
-    sync_runs_reap(now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sync_runs_reap(now=NOW)
 
     run.refresh_from_db()
-    assert run.status == Status.FAILED
-    assert run.failure == SyncRun.Failure.TASK_LOST
-    assert "its queued task was lost" in run.error
-    assert run.retry_at is not None
+    assert report.continued == [run.pk]
+    assert run.status == Status.CREATED
+    assert enqueued == [run.pk]
+
+
+def test_an_idle_worker_of_another_queue_does_not_make_a_task_lost(alice_mailbox, settings):
+    settings.SYNC_QUEUE_GRACE_SECONDS = 30
+    WorkerProcess.objects.filter(pk=worker(idle_seconds=300).pk).update(queue="mailsync.bulk")
+    run = queued(alice_mailbox, seconds_ago=60)
+    SyncRun.objects.filter(pk=run.pk).update(queue="mailsync.interactive")
+
+    assert sync_runs_reap(now=NOW).continued == []
 
 
 def test_a_queued_run_behind_busy_workers_waits(alice_mailbox, bob_mailbox):
@@ -125,8 +160,8 @@ def test_a_queued_run_fails_when_no_worker_ran_for_the_timeout(alice_mailbox, se
     assert run.status == Status.FAILED
     assert run.failure == SyncRun.Failure.NO_WORKER
     assert run.error == (
-        "No sync worker has been running for 10 minutes, so this sync never started. "
-        "Start one (manage.py qcluster) and sync again."
+        "No sync worker has been running for 10 minutes, so this sync could not go on. "
+        "Start them (manage.py syncworkers) and sync again."
     )
     assert run.retry_at is None
 
@@ -160,7 +195,7 @@ def test_a_due_retry_continues_from_the_dead_runs_checkpoint(
     dead = running(
         alice_mailbox, heartbeat_seconds_ago=120, checkpoint={"phase": "full", "page_token": "p2"}
     )
-    sync_runs_reap(now=NOW)
+    sync_run_fail(run_id=dead.pk, worker=None, error="Gmail kept failing", failure="database")
     SyncRun.objects.filter(pk=dead.pk).update(retry_at=ago(1))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -194,7 +229,18 @@ def test_failures_that_a_retry_cannot_fix_are_not_retried(alice_mailbox, failure
     assert SyncRun.objects.get(pk=run.pk).retry_at is None
 
 
-def test_starting_a_sync_replaces_a_dead_run_and_continues_from_it(alice_mailbox, enqueued):
+def test_starting_a_sync_joins_a_run_whose_worker_died_which_the_reaper_continues(
+    alice_mailbox, enqueued
+):
+    interrupted = running(alice_mailbox, heartbeat_seconds_ago=600, checkpoint={"phase": "full"})
+
+    run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
+
+    assert (run, created) == (interrupted, False)
+
+
+def test_starting_a_sync_replaces_a_run_that_could_not_go_on(alice_mailbox, enqueued, settings):
+    settings.SYNC_MAX_INTERRUPTIONS = 1
     dead = running(alice_mailbox, heartbeat_seconds_ago=600, checkpoint={"phase": "full"})
 
     run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
@@ -229,8 +275,6 @@ def test_release_ends_a_run_by_hand_without_retry(alice_mailbox):
 def test_the_schedule_syncs_every_connected_idle_mailbox(
     alice, alice_mailbox, bob_mailbox, enqueued
 ):
-    from syncapp.models import Mailbox
-
     busy = queued(bob_mailbox)
     revoked = Mailbox.objects.create(owner=alice, email="old@example.com", needs_reconnect=True)
 
@@ -241,7 +285,11 @@ def test_the_schedule_syncs_every_connected_idle_mailbox(
     assert SyncRun.objects.filter(mailbox=bob_mailbox).get() == busy
 
 
-def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(alice_mailbox, bob_mailbox):
+@pytest.mark.parametrize("chunk", [2000, 2], ids=["one-chunk", "chunks-of-2"])
+def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(
+    alice_mailbox, bob_mailbox, monkeypatch, chunk
+):
+    monkeypatch.setattr("syncapp.worker.reaper.DELETE_CHUNK", chunk)
     for mailbox in (alice_mailbox, bob_mailbox):
         for _ in range(5):
             run = queued(mailbox)
@@ -256,15 +304,18 @@ def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(alice_mailbox, b
     assert SyncRun.objects.filter(pk=active.pk).exists()
 
 
-def test_release_stuck_runs_ends_dead_runs_from_a_shell(alice_mailbox):
+def test_release_stuck_runs_ends_dead_runs_from_a_shell(alice_mailbox, settings):
+    settings.SYNC_MAX_INTERRUPTIONS = 1
     dead = running(alice_mailbox, heartbeat_seconds_ago=3600)
     out = io.StringIO()
 
     call_command("release_stuck_runs", stdout=out)
 
     assert SyncRun.objects.get(pk=dead.pk).status == Status.FAILED
-    assert f"run {dead.pk} (alice@example.com): The worker stopped responding" in out.getvalue()
-    assert "1 stuck run(s) ended" in out.getvalue()
+    assert (
+        f"run {dead.pk} (alice@example.com): The sync was interrupted 1 time in" in out.getvalue()
+    )
+    assert "1 stuck run(s) ended, 0 queued again" in out.getvalue()
 
 
 def test_release_stuck_runs_releases_a_named_run(alice_mailbox):

@@ -2,9 +2,11 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import Mailbox, SyncRun
-from syncapp.runs import sync_run_start
+from syncapp.runs import sync_run_is_latest, sync_run_retry, sync_run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -65,10 +67,10 @@ def test_a_mailbox_that_synced_gets_an_incremental_sync(alice_mailbox, enqueued)
 def test_a_run_that_cannot_be_queued_fails_at_once(
     alice_mailbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(*, run_id):
+    def broker_down(*, run_id, lane):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("syncapp.runs.tasks.enqueue_sync_run", broker_down)
+    monkeypatch.setattr("syncapp.runs.queue.enqueue_sync_run", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
 
@@ -102,3 +104,60 @@ def test_twenty_racing_requests_get_one_run(alice, enqueued):
     assert len(set(ids)) == 1
     assert SyncRun.objects.filter(mailbox=mailbox).count() == 1
     assert enqueued == ids[:1]
+
+
+def test_it_refuses_a_mailbox_that_needs_reconnecting(alice_mailbox, enqueued):
+    alice_mailbox.needs_reconnect = True
+    alice_mailbox.save()
+
+    with pytest.raises(MailboxNeedsReconnect, match="Reconnect your Google account"):
+        sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.WEB)
+
+    assert not SyncRun.objects.exists()
+    assert enqueued == []
+
+
+def ended(mailbox, *, failure="", **fields):
+    """A finished run: FAILED with `failure`, else SUCCEEDED."""
+    if failure:
+        fields.update(status=SyncRun.Status.FAILED, failure=failure, error="It failed.")
+    else:
+        fields.update(status=SyncRun.Status.SUCCEEDED, percent=100)
+    return SyncRun.objects.create(mailbox=mailbox, finished_at=timezone.now(), **fields)
+
+
+def test_it_resumes_only_the_mailboxs_latest_run(alice_mailbox, enqueued):
+    old = ended(alice_mailbox, failure="error", checkpoint={"phase": "full", "mark": "old"})
+    newer = ended(alice_mailbox)
+
+    run, created = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.RETRY, resume=old)
+
+    assert created
+    assert run.retry_of is None and run.checkpoint == {}
+    assert sync_run_is_latest(run) and not sync_run_is_latest(newer)
+
+
+def test_an_automatic_retry_of_a_superseded_run_starts_nothing(alice_mailbox, enqueued):
+    old = ended(alice_mailbox, failure="worker_lost")
+    ended(alice_mailbox)
+
+    assert sync_run_retry(failed=old) is None
+    assert SyncRun.objects.count() == 2
+
+
+def test_an_automatic_retry_of_a_revoked_mailbox_starts_nothing(alice_mailbox, enqueued):
+    failed = ended(alice_mailbox, failure="worker_lost")
+    Mailbox.objects.filter(pk=alice_mailbox.pk).update(needs_reconnect=True)
+    failed.refresh_from_db()
+
+    assert sync_run_retry(failed=failed) is None
+    assert SyncRun.objects.count() == 1
+
+
+def test_an_automatic_retry_of_the_latest_run_continues_it(alice_mailbox, enqueued):
+    failed = ended(alice_mailbox, failure="worker_lost", checkpoint={"phase": "full"})
+
+    retry = sync_run_retry(failed=failed)
+
+    assert retry is not None
+    assert (retry.retry_of, retry.attempt, retry.checkpoint) == (failed, 2, {"phase": "full"})

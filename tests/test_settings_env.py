@@ -1,5 +1,6 @@
 """Settings read from the environment fail loudly on a bad value."""
 
+import json
 import os
 import subprocess
 import sys
@@ -46,3 +47,36 @@ def test_the_app_refuses_to_start_on_a_bad_setting():
     )
     assert result.returncode != 0
     assert "SYNC_HEARTBEAT_SECONDS must be a whole number, not 'often'" in result.stderr
+
+
+def database_settings(**environ):
+    code = (
+        "import json; from mailsync import settings as s; d = s.DATABASES['default']; "
+        "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], "
+        "d['DISABLE_SERVER_SIDE_CURSORS']]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CONN_MAX_AGE", "DATABASE_URL")}
+    env.update(DEBUG="True", **environ)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, [0, True, False]),
+        ({"DATABASE_URL": "postgres://u@db:5432/mail"}, [60, True, False]),
+        (
+            {
+                "DATABASE_URL": "postgres://u@db:5432/mail",
+                "CONN_MAX_AGE": "0",
+                "DISABLE_SERVER_SIDE_CURSORS": "True",
+            },
+            [0, True, True],
+        ),
+    ],
+)
+def test_persistent_connections_by_database(environ, expected):
+    assert database_settings(**environ) == expected

@@ -7,8 +7,8 @@ from django.db import OperationalError
 
 from syncapp.gmail.client import GmailClient, gmail_client_for
 from syncapp.models import Message, SyncRun
-from tests.clock import FakeClock
 from tests.helpers import run_sync
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +30,7 @@ def database_gone(*args, **kwargs):
         ("syncapp.gmail.client.GmailClient.get_messages", explode, "fetching messages"),
         ("syncapp.storage.messages_upsert", explode, "storing messages"),
         ("syncapp.storage.messages_delete_unseen", explode, "removing messages deleted in Gmail"),
-        ("syncapp.execute.sync_run_succeed", explode, "finishing"),
+        ("syncapp.worker.execute.sync_run_succeed", explode, "finishing"),
     ],
 )
 def test_an_error_at_any_stage_fails_the_run(
@@ -53,7 +53,7 @@ def test_an_error_at_any_stage_fails_the_run(
     ("target", "stage"),
     [
         ("syncapp.storage.messages_upsert", "storing messages"),
-        ("syncapp.execute.sync_run_succeed", "finishing"),
+        ("syncapp.worker.execute.sync_run_succeed", "finishing"),
     ],
 )
 def test_a_database_error_fails_the_run_and_schedules_a_retry(

@@ -6,8 +6,8 @@ import pytest
 
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Label, Message, SyncRun
-from tests.clock import FakeClock
 from tests.helpers import assert_database_matches, fetched_message_ids, run_sync
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,7 +68,9 @@ def test_a_second_full_sync_fetches_nothing_stored(emulate, alice_mailbox):
     assert_database_matches(alice_mailbox, emulator.mailbox())
 
 
-def test_a_full_sync_removes_messages_deleted_in_gmail(emulate, alice_mailbox):
+@pytest.mark.parametrize("chunk", [2000, 2], ids=["one-chunk", "chunks-of-2"])
+def test_a_full_sync_removes_messages_deleted_in_gmail(emulate, alice_mailbox, monkeypatch, chunk):
+    monkeypatch.setattr("syncapp.storage.DELETE_CHUNK", chunk)
     emulator = emulate(email=alice_mailbox.email, messages=60, seed=4)
     run_sync(alice_mailbox)
     gone = emulator.mailbox().message_ids()[:5]

@@ -3,9 +3,9 @@
 import pytest
 from django.forms.models import model_to_dict
 
-from syncapp.execute import sync_run_execute
 from syncapp.models import Message, SyncRun
 from syncapp.runs import sync_run_fail, sync_run_start
+from syncapp.worker.execute import sync_run_execute
 from tests.helpers import fetched_message_ids, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

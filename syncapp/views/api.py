@@ -5,8 +5,10 @@
     GET  /api/runs/<id>/ -> {"run": {...}}
 
 Errors answer {"error": "..."} with 400 (a malformed request), 401 (not signed
-in), 404 (no such mailbox or run, or someone else's) or 409 (the mailbox must
-be reconnected first), and create nothing.
+in), 404 (no such mailbox or run, or someone else's, or no such URL), 405 (another
+method), 409 (the mailbox must be reconnected first), 415 (a body that is not
+application/json) or 429 (more than SYNC_API_STARTS_PER_MINUTE starts, with
+Retry-After), and create nothing.
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
 
+from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.selectors import mailbox_find_for_user, run_get_for_user
+from syncapp.throttle import sync_start_throttle
 from syncapp.views.common import HtmxHttpRequest
-
-RECONNECT = "Reconnect your Google account: Gmail no longer accepts this mailbox's access."
+from syncapp.views.presenters import run_error_sentence
 
 View = Callable[..., HttpResponse]
 
@@ -40,11 +42,28 @@ def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def api_methods(*methods: str) -> Callable[[View], View]:
+    """Other methods get 405 in JSON, with Allow."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error(HTTPStatus.METHOD_NOT_ALLOWED, f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def api_login_required(view: View) -> View:
     """A script gets 401 in JSON, not a redirect to the login page."""
 
     @wraps(view)
-    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return error(HTTPStatus.UNAUTHORIZED, "Sign in first (session cookie required).")
         return view(request, *args, **kwargs)
@@ -66,7 +85,7 @@ def run_json(run: SyncRun) -> dict[str, Any]:
         "new": run.new_count,
         "updated": run.updated_count,
         "deleted": run.deleted_count,
-        "error": run.error,
+        "error": run_error_sentence(run),
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
@@ -113,9 +132,18 @@ class SyncRequest:
         return cls(mailbox=mailbox, full=full)
 
 
-@require_POST
+@api_methods("POST")
 @api_login_required
 def sync(request: HtmxHttpRequest) -> JsonResponse:
+    # Checked before the body is read: a form body may have been parsed already
+    # (by the CSRF check), after which reading it raises.
+    if not _json_or_empty(request):
+        return error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+    retry_after = sync_start_throttle(user_id=request.user.pk)
+    if retry_after is not None:
+        response = error(HTTPStatus.TOO_MANY_REQUESTS, "Too many syncs started: wait a minute.")
+        response["Retry-After"] = str(retry_after)
+        return response
     try:
         wanted = SyncRequest.parse(request.body)
         mailbox = mailbox_find_for_user(user=request.user, email=wanted.mailbox)
@@ -123,10 +151,11 @@ def sync(request: HtmxHttpRequest) -> JsonResponse:
         return error(HTTPStatus.BAD_REQUEST, str(exc))
     except Http404:
         return error(HTTPStatus.NOT_FOUND, "No such mailbox.")
-    if mailbox.needs_reconnect:
-        return error(HTTPStatus.CONFLICT, RECONNECT)
     kind = SyncRun.Kind.FULL if wanted.full else SyncRun.Kind.INCREMENTAL
-    run, created = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    try:
+        run, created = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    except MailboxNeedsReconnect as exc:
+        return error(HTTPStatus.CONFLICT, str(exc))
     run.mailbox = mailbox  # the one we hold: no query to name it
     response = JsonResponse(
         {"run": run_json(run)}, status=HTTPStatus.ACCEPTED if created else HTTPStatus.OK
@@ -135,7 +164,14 @@ def sync(request: HtmxHttpRequest) -> JsonResponse:
     return response
 
 
-@require_GET
+def _json_or_empty(request: HttpRequest) -> bool:
+    """A JSON body, or none at all (a bare POST), judged from the headers alone."""
+    if request.content_type == "application/json":
+        return True
+    return not request.content_type and not request.META.get("CONTENT_LENGTH", "").strip("0")
+
+
+@api_methods("GET", "HEAD")
 @api_login_required
 @never_cache
 def run_detail(request: HtmxHttpRequest, run_id: int) -> JsonResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -14,4 +14,4 @@ class HtmxHttpRequest(HttpRequest):
     """
 
     htmx: HtmxDetails
-    user: AbstractBaseUser
+    user: User

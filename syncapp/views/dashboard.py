@@ -12,12 +12,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import Mailbox, SyncRun
 from syncapp.runs import sync_run_start
-from syncapp.selectors import mailbox_get_for_user, mailbox_list_for_user
+from syncapp.selectors import mailbox_get_for_user, mailbox_list_for_user, run_get_for_user
 from syncapp.social import google_sign_in_configured
 from syncapp.views.common import HtmxHttpRequest
-from syncapp.views.runs import RunProgress, render_progress
+from syncapp.views.presenters import RunProgress
+from syncapp.views.runs import render_progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +55,13 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 def mailbox_sync(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     """Start a sync, or join the one running: a second click shows the same run."""
     mailbox = mailbox_get_for_user(user=request.user, mailbox_id=mailbox_id)
-    if mailbox.needs_reconnect:
+    kind = SyncRun.Kind.FULL if request.POST.get("full") == "1" else SyncRun.Kind.INCREMENTAL
+    try:
+        run, _ = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
+    except MailboxNeedsReconnect:
         # A page older than the revocation: reload it to show "Reconnect".
         return HttpResponseClientRefresh() if request.htmx else redirect("dashboard")
-    kind = SyncRun.Kind.FULL if request.POST.get("full") == "1" else SyncRun.Kind.INCREMENTAL
-    run, _ = sync_run_start(mailbox=mailbox, kind=kind, trigger=SyncRun.Trigger.WEB)
     if not request.htmx:
         return redirect("dashboard")
-    return render_progress(request, run)
+    # Read back with what the partial shows about the workers.
+    return render_progress(request, run_get_for_user(user=request.user, run_id=run.pk))

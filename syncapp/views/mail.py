@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from syncapp.selectors import (
@@ -27,6 +28,7 @@ QUERY_MAX = 200
 
 @require_GET
 @login_required
+@cache_control(private=True, no_store=True)
 def message_list(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     """Newest first, filtered by `label` and searched by `q`, paged by `before`."""
     mailbox = mailbox_get_for_user(user=request.user, mailbox_id=mailbox_id)
@@ -65,6 +67,7 @@ def _by_name(item: tuple[str, str]) -> str:
 
 @require_GET
 @login_required
+@cache_control(private=True, no_store=True)
 def message_detail(request: HtmxHttpRequest, message_id: int) -> HttpResponse:
     message = message_get_for_user(user=request.user, message_id=message_id)
     names = label_names_for_mailbox(mailbox=message.mailbox)

@@ -4,8 +4,8 @@ import json
 
 from gmail_emulator import GmailEmulator
 from gmail_emulator.quota import ConcurrencyLimit
-from tests.clock import FakeClock
 from tests.plugins.emulator import gmail_batch, gmail_service
+from tests.support.clock import FakeClock
 
 
 class Outcomes:

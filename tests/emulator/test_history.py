@@ -8,16 +8,9 @@ from googleapiclient.errors import HttpError
 
 from gmail_emulator import GmailEmulator
 from tests.plugins.emulator import gmail_service
+from tests.support.clock import FakeClock
 
 TYPED = {"messagesAdded", "messagesDeleted", "labelsAdded", "labelsRemoved"}
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def history(emulator: GmailEmulator, start: int, **params) -> dict:
@@ -135,12 +128,12 @@ def test_an_expired_start_history_id_is_not_found(gmail_emulator: GmailEmulator)
 
 def test_history_older_than_the_window_is_not_found(make_gmail_emulator):
     clock = FakeClock()
-    emulator = make_gmail_emulator(clock=clock, history_window_seconds=3600)
+    emulator = make_gmail_emulator(clock=clock.time, history_window_seconds=3600)
     mailbox = emulator.mailbox()
     old_start = mailbox.history_id
     mailbox.add_messages(1)
     recent_start = mailbox.history_id
-    clock.now += 3601
+    clock.advance(3601)
     mailbox.add_messages(1)
 
     with pytest.raises(HttpError) as raised:

@@ -9,24 +9,17 @@ from googleapiclient.errors import HttpError
 
 from gmail_emulator.errors import retry_time
 from tests.plugins.emulator import gmail_batch, gmail_service
+from tests.support.clock import FakeClock
 
 RETRY_AFTER = re.compile(
     r"^User-rate limit exceeded\.  Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$"
 )
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_calls_beyond_the_bucket_get_429_with_a_retry_time(make_gmail_emulator):
     clock = FakeClock()
     # 150 units a minute: 2.5 units/s, a bucket of 10 units (4 s, and the dearest call).
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock)
+    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
     messages = gmail_service(emulator).users().messages()
     messages.list(userId="me").execute()
     messages.list(userId="me").execute()
@@ -48,12 +41,12 @@ def test_calls_beyond_the_bucket_get_429_with_a_retry_time(make_gmail_emulator):
 
 def test_the_bucket_refills_with_time(make_gmail_emulator):
     clock = FakeClock()
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock)
+    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
     messages = gmail_service(emulator).users().messages()
     messages.list(userId="me").execute()
     messages.list(userId="me").execute()
 
-    clock.now += 2
+    clock.advance(2)
     messages.list(userId="me").execute()
 
     assert [e.units for e in emulator.request_log] == [5, 5, 5]
@@ -61,7 +54,7 @@ def test_the_bucket_refills_with_time(make_gmail_emulator):
 
 def test_batch_inner_calls_are_charged_separately(make_gmail_emulator):
     clock = FakeClock()
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock)
+    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
     service = gmail_service(emulator)
     exceptions = []
     batch = gmail_batch(emulator, lambda request_id, response, error: exceptions.append(error))
@@ -74,7 +67,7 @@ def test_batch_inner_calls_are_charged_separately(make_gmail_emulator):
 
 
 def test_quota_can_be_lifted_while_running(make_gmail_emulator):
-    emulator = make_gmail_emulator(quota_units_per_minute=60, clock=FakeClock())
+    emulator = make_gmail_emulator(quota_units_per_minute=60, clock=FakeClock().time)
     profile = gmail_service(emulator).users().getProfile(userId="me")
     for _ in range(10):
         profile.execute()

@@ -13,8 +13,8 @@ import pytest
 
 from gmail_emulator import GmailEmulator
 from gmail_emulator.timing import ServiceTime, finish_times
-from tests.clock import FakeClock
 from tests.plugins.emulator import gmail_batch, gmail_service
+from tests.support.clock import FakeClock
 
 
 def timed(make_gmail_emulator, **options) -> tuple[GmailEmulator, FakeClock]:

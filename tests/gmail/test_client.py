@@ -6,7 +6,7 @@ import pytest
 
 from syncapp.gmail.client import GmailClient
 from syncapp.gmail.errors import GmailError, GmailUnavailable, HistoryExpired, ReconnectRequired
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

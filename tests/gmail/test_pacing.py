@@ -1,7 +1,7 @@
 """The client's token bucket paces calls to the configured quota."""
 
 from syncapp.gmail.pacing import TokenBucket
-from tests.clock import FakeClock
+from tests.support.clock import FakeClock
 
 
 def bucket(clock, *, units_per_minute=600, burst_units=50):

@@ -78,6 +78,8 @@ def settings_in_production(**env: str) -> dict[str, str]:
         "SESSION_COOKIE_HTTPONLY",
         "SECURE_HSTS_SECONDS",
         "SECURE_CONTENT_TYPE_NOSNIFF",
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_SSL_REDIRECT",
     ]
     code = (
         "import django; from django.conf import settings; django.setup(); "
@@ -101,13 +103,24 @@ def settings_in_production(**env: str) -> dict[str, str]:
     return dict(zip(names, output.split("|"), strict=True))
 
 
-def test_production_cookies_are_secure_and_https_is_enforced_by_hsts():
+def test_production_cookies_are_secure_and_hsts_waits_for_the_tls_proxy_setting():
     production = settings_in_production()
 
     assert production == {
         "SESSION_COOKIE_SECURE": "True",
         "CSRF_COOKIE_SECURE": "True",
         "SESSION_COOKIE_HTTPONLY": "True",
-        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_SECONDS": "0",
         "SECURE_CONTENT_TYPE_NOSNIFF": "True",
+        "SECURE_PROXY_SSL_HEADER": "None",
+        "SECURE_SSL_REDIRECT": "False",
     }
+
+
+def test_behind_a_tls_proxy_https_is_trusted_enforced_and_pinned_by_hsts():
+    production = settings_in_production(TLS_PROXY="True")
+
+    assert production["SECURE_PROXY_SSL_HEADER"] == "('HTTP_X_FORWARDED_PROTO', 'https')"
+    assert production["SECURE_SSL_REDIRECT"] == "True"
+    assert production["SECURE_HSTS_SECONDS"] == "31536000"
+    assert production["SESSION_COOKIE_SECURE"] == "True"

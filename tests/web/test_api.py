@@ -228,3 +228,79 @@ def test_the_api_refuses_other_methods(alice_client, alice_mailbox, make_run):
 
     assert alice_client.get("/api/sync/").status_code == 405
     assert alice_client.post(f"/api/runs/{run.pk}/").status_code == 405
+
+
+def test_other_methods_answer_405_in_json_with_allow(alice_client, alice_mailbox, make_run):
+    run = make_run(alice_mailbox)
+
+    refused = alice_client.put("/api/sync/", "{}", content_type="application/json")
+    assert refused.status_code == 405
+    assert refused["Allow"] == "POST"
+    assert "error" in refused.json()
+    assert alice_client.delete(f"/api/runs/{run.pk}/").json()["error"] == "Use GET or HEAD."
+
+
+def test_an_unknown_api_url_answers_404_in_json(alice_client):
+    response = alice_client.get("/api/nothing-here/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"mailbox": "alice@example.com"}},  # multipart, the test client's default
+        {
+            "data": "mailbox=alice%40example.com",
+            "content_type": "application/x-www-form-urlencoded",
+        },
+        {"data": '{"full": true}', "content_type": "text/plain"},
+    ],
+)
+def test_a_body_that_is_not_json_answers_415_and_creates_nothing(
+    alice_client, alice_mailbox, enqueued, body
+):
+    response = alice_client.post("/api/sync/", **body)
+
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]
+    assert not SyncRun.objects.exists()
+
+
+def test_a_multipart_body_with_csrf_checks_answers_415_not_500(alice, alice_mailbox, enqueued):
+    script = Client(enforce_csrf_checks=True)
+    script.force_login(alice)
+    script.get("/")
+    token = script.cookies["csrftoken"].value
+
+    response = script.post(
+        "/api/sync/", {"csrfmiddlewaretoken": token, "full": "true"}, HTTP_X_CSRFTOKEN=token
+    )
+
+    assert response.status_code == 415
+
+
+def test_past_the_limit_starts_answer_429_with_retry_after(
+    alice_client, alice_mailbox, enqueued, settings
+):
+    settings.SYNC_API_STARTS_PER_MINUTE = 3
+    answers = [post_sync(alice_client).status_code for _ in range(5)]
+
+    assert answers[:3] == [202, 200, 200]
+    assert answers[3:] == [429, 429]
+    refused = post_sync(alice_client)
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert "Too many" in refused.json()["error"]
+    assert SyncRun.objects.count() == 1
+
+
+def test_the_start_limit_is_per_user(
+    alice_client, bob_client, alice_mailbox, bob_mailbox, enqueued, settings
+):
+    settings.SYNC_API_STARTS_PER_MINUTE = 1
+    assert post_sync(alice_client).status_code == 202
+    assert post_sync(alice_client).status_code == 429
+
+    assert post_sync(bob_client).status_code == 202

@@ -173,3 +173,23 @@ def test_an_account_connected_without_gmail_access_must_be_reconnected(client, r
     assert alice.mailboxes.get().needs_reconnect
     (warning,) = request._messages
     assert "needs read access to the Gmail of alice@example.com" in str(warning)
+
+
+def test_disconnecting_google_deletes_the_mailboxs_tokens_and_it_no_longer_syncs(
+    alice_client, alice, emulate_google
+):
+    emulate_google()
+    google_dance(alice_client, login_hint="alice@example.com")
+    assert alice.mailboxes.get().refresh_token
+
+    response = alice_client.post("/oauth/disconnect/google-oauth2/")
+
+    assert response.status_code == 302
+    assert not UserSocialAuth.objects.filter(user=alice).exists()
+    mailbox = alice.mailboxes.get()
+    assert (mailbox.access_token, mailbox.refresh_token) == ("", "")
+    assert mailbox.needs_reconnect
+    refused = alice_client.post(
+        "/api/sync/", "{}", content_type="application/json", HTTP_ACCEPT="application/json"
+    )
+    assert refused.status_code == 409

@@ -103,7 +103,7 @@ def test_a_running_run_shows_percent_counts_speed_and_time_left(
     assert 'aria-valuenow="40"' in html
     assert 'aria-valuemin="0"' in html
     assert 'aria-valuemax="100"' in html
-    assert "width: 40%" in html
+    assert "bar__fill--40" in html
     assert "400</span> / 1000" in html
     assert "20 messages/s" in html
     assert "about 30 s" in html

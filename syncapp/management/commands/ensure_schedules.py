@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from syncapp.tasks import schedules_ensure
+from syncapp.queue import schedules_ensure
 
 
 class Command(BaseCommand):

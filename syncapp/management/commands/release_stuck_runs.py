@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from syncapp.models import SyncRun
-from syncapp.reaper import sync_runs_reap
 from syncapp.runs import sync_run_release
+from syncapp.worker.reaper import sync_runs_reap
 
 
 class Command(BaseCommand):
@@ -33,5 +33,6 @@ class Command(BaseCommand):
         for run in SyncRun.objects.filter(pk__in=report.ended):
             self.stdout.write(f"run {run.pk} ({run.mailbox.email}): {run.error}")
         self.stdout.write(
-            f"{len(report.ended)} stuck run(s) ended, {len(report.retried)} retry run(s) started"
+            f"{len(report.ended)} stuck run(s) ended, {len(report.continued)} queued again, "
+            f"{len(report.retried)} retry run(s) started"
         )

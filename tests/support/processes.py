@@ -1,14 +1,16 @@
-"""Processes the harness starts, each in its own process group, always stopped.
+"""Child processes of the tests and the bench: each in its own process group, always stopped.
 
-Every child (emulators, gunicorn, qcluster, syncmail) is a `Spawned`: started in
-a new session, so that stopping it signals its whole group (gunicorn's and
-qcluster's own children included), and so that the terminal's Ctrl-C reaches
-only the harness, whose `finally` blocks then stop them in order. `stop_all()`
-is the last line of defence in `bench/run.py`.
+Every child (a qcluster, gunicorn, the emulator, syncmail) is a `Spawned`: started in
+a new session, so that stopping it signals its whole group (qcluster's and gunicorn's
+own children included), and so that a terminal's Ctrl-C reaches only the parent, whose
+fixtures and `finally` blocks then stop them. `stop_all()` is the last line of defence.
 
-Starting and stopping hold back SIGINT and SIGTERM until they are done: an
-interrupt in the middle of Popen would otherwise leave a child running that
-nothing knows of, and one in the middle of a stop would leave it half-stopped.
+Starting and stopping hold back SIGINT and SIGTERM until they are done: an interrupt in
+the middle of Popen would otherwise leave a child running that nothing knows of, and one
+in the middle of a stop would leave it half-stopped.
+
+A qcluster shares the database and some settings of the process that starts its runs:
+`cluster_env()` gives it them.
 """
 
 from __future__ import annotations
@@ -18,12 +20,47 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+QCLUSTER = [sys.executable, "manage.py", "qcluster"]
+SYNCWORKERS = [sys.executable, "manage.py", "syncworkers"]
+# Heartbeats every second and a run stale after four: a dead worker's run ends in seconds.
+FAST_TIMINGS = {
+    "SYNC_HEARTBEAT_SECONDS": 1,
+    "SYNC_STALE_SECONDS": 4,
+    "SYNC_QUEUE_GRACE_SECONDS": 3,
+    "SYNC_RETRY_DELAY_SECONDS": 1,
+}
+# Settings a cluster takes from the process that starts it, so that both sides agree
+# on what "stale" means and how Gmail is fetched.
+SHARED_TIMINGS = [
+    "SYNC_HEARTBEAT_SECONDS",
+    "SYNC_STALE_SECONDS",
+    "SYNC_QUEUE_TIMEOUT_SECONDS",
+    "SYNC_QUEUE_GRACE_SECONDS",
+    "SYNC_MAX_RETRIES",
+    "SYNC_RETRY_DELAY_SECONDS",
+    "SYNC_SLICE_SECONDS",
+    "SYNC_TASK_TIMEOUT_SECONDS",
+    "SYNC_MAX_INTERRUPTIONS",
+    "SYNC_LANES",
+    "GMAIL_QUOTA_UNITS_PER_MINUTE",
+    "GMAIL_BATCH_SIZE",
+    "GMAIL_CONCURRENT_BATCHES",
+    "GMAIL_REQUEST_TIMEOUT_SECONDS",
+    "GMAIL_RETRY_BUDGET_SECONDS",
+]
+# How long a child killed with SIGKILL may take to be reaped.
+REAP_SECONDS = 15
 
 _live: dict[Spawned, None] = {}
 _live_lock = threading.Lock()
@@ -31,7 +68,7 @@ DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def signals_deferred():
+def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back until the block ends, then deliver them."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -51,6 +88,11 @@ def signals_deferred():
 
 
 class Spawned:
+    """A child process in its own session; its stdout and stderr go to a log in `log_dir`.
+
+    With `stdio`, its stdin and stdout are a line protocol instead (`readline`, `writeline`).
+    """
+
     def __init__(
         self,
         command: Sequence[str],
@@ -113,22 +155,25 @@ class Spawned:
     def stop(self, *, grace: float = 5.0) -> None:
         """SIGTERM to the group, SIGKILL after `grace` seconds; then reap the leader."""
         with signals_deferred():
-            self._stop(grace)
+            self._end(grace=grace)
 
-    def _stop(self, grace: float) -> None:
+    def kill(self) -> None:
+        """SIGKILL to the group at once, as a crash would end it; then reap the leader."""
+        with signals_deferred():
+            self._end(grace=None)
+
+    def _end(self, *, grace: float | None) -> None:
         process = self.process
         if process is None:
             return
         try:
-            if process.returncode is None:
+            if grace is not None and process.poll() is None:
                 self._signal_group(signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    self._signal_group(signal.SIGKILL)
-                    process.wait(timeout=grace)
-            # The leader may be gone while children it started linger.
+            # Even when the leader is gone: children it started may linger.
             self._signal_group(signal.SIGKILL)
+            process.wait(timeout=REAP_SECONDS)
         finally:
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
@@ -183,15 +228,14 @@ class Spawned:
                 self._lines.put(line)
         self._lines.put(None)
 
-    def output(self, *, limit: int = 4000) -> str:
-        """The end of what the process wrote to its log (stderr, and stdout unless piped)."""
+    def output(self) -> str:
+        """What the process wrote to its log (stderr, and stdout unless piped)."""
         if self._log_file is not None and not self._log_file.closed:
             self._log_file.flush()
         try:
-            text = self.log.read_text(errors="replace")
+            return self.log.read_text(errors="replace")
         except OSError:
             return ""
-        return text[-limit:]
 
 
 def stop_all() -> None:
@@ -200,3 +244,52 @@ def stop_all() -> None:
         remaining = list(_live)
     for spawned in reversed(remaining):
         spawned.stop(grace=5.0)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs; a killed one nobody has reaped yet (a zombie) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def database_url() -> str:
+    """The URL of the database this process uses, for children that must share it."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        name = str(db["NAME"])
+        if name in (":memory:", "") or "mode=memory" in name:
+            raise ValueError("children cannot share an in-memory SQLite database")
+        return f"sqlite:///{Path(name).resolve()}"
+    if connection.vendor != "postgresql":
+        raise ValueError(f"children share SQLite or PostgreSQL, not {connection.vendor}")
+    user = quote(db.get("USER") or "postgres", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def cluster_env(*, queue: str, redis_url: str, workers: int, **overrides: str) -> dict[str, str]:
+    """The environment of a qcluster serving `queue` for this process.
+
+    It uses this process's database, Gmail and SHARED_TIMINGS; the ORM broker
+    unless `redis_url` is given.
+    """
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "TEST_DATABASE_NAME": "",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DEBUG": str(bool(settings.DEBUG)),
+        "GMAIL_API_ENDPOINT": settings.GMAIL_API_ENDPOINT,
+        "GOOGLE_TOKEN_URI": settings.GOOGLE_TOKEN_URI,
+        "SYNC_QUEUE": queue,
+        "Q_CLUSTER_NAME": queue,
+        "REDIS_URL": redis_url,
+        "Q_WORKERS": str(workers),
+        **{name: str(getattr(settings, name)) for name in SHARED_TIMINGS},
+        **overrides,
+    }

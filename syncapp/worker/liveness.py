@@ -15,44 +15,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models import Exists
 from django.utils import timezone
 
 from syncapp.models import WorkerProcess
+from syncapp.worker.reaper import sync_runs_reap
 
 logger = logging.getLogger(__name__)
-
-# Keeps a dead process's row for a day, so "last seen" stays answerable.
-FORGET_AFTER = timedelta(days=1)
-
-
-def alive_cutoff(now: datetime) -> datetime:
-    return now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-
-
-def seen_since(moment: datetime) -> bool:
-    """Whether any worker process has reported itself since `moment`."""
-    return WorkerProcess.objects.filter(seen_at__gte=moment).exists()
-
-
-def idle_since(moment: datetime) -> bool:
-    """Whether a live worker process has had nothing to do since `moment`."""
-    return WorkerProcess.objects.filter(
-        seen_at__gte=alive_cutoff(timezone.now()), run__isnull=True, idle_since__lte=moment
-    ).exists()
-
-
-def workers_alive_expression() -> Exists:
-    """True when any worker process is alive: to annotate a query that needs to know."""
-    return Exists(WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(timezone.now())))
-
-
-def alive_count(*, now: datetime) -> int:
-    return WorkerProcess.objects.filter(seen_at__gte=alive_cutoff(now)).count()
 
 
 class _Current:
@@ -73,7 +45,9 @@ def executing(run_id: int) -> Iterator[None]:
         _Current.idle_since = timezone.now()
 
 
-def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None) -> None:
+def worker_beat(
+    *, name: str, started_at: datetime, queue: str = "", now: datetime | None = None
+) -> None:
     """Record that this worker process is alive, and whether it is busy."""
     now = now or timezone.now()
     run_id = _Current.run_id
@@ -86,42 +60,48 @@ def worker_beat(*, name: str, started_at: datetime, now: datetime | None = None)
             "pid": os.getpid(),
             "started_at": started_at,
             "seen_at": now,
+            "queue": queue,
             "run_id": run_id,
             "idle_since": None if run_id is not None else _Current.idle_since,
         },
     )
 
 
-def workers_forget_dead(*, now: datetime) -> int:
-    deleted, _ = WorkerProcess.objects.filter(seen_at__lt=now - FORGET_AFTER).delete()
-    return deleted
+def liveness_step(*, name: str, started_at: datetime, queue: str = "") -> bool:
+    """One beat: report this process alive, then end dead runs; False when the
+    database could not be reached (the next beat tries again)."""
+    try:
+        worker_beat(name=name, started_at=started_at, queue=queue)
+        sync_runs_reap()
+    except DatabaseError:
+        logger.warning("worker liveness: database unavailable", exc_info=True)
+        return False
+    except Exception:
+        logger.exception("worker liveness: reaping failed")
+        return False
+    return True
 
 
 class Liveness(threading.Thread):
-    """Beats for this worker process and reaps dead runs, until the process ends."""
+    """Beats for this worker process until the process ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, queue: str) -> None:
         super().__init__(name="mailsync-liveness", daemon=True)
+        self.queue = queue
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = timezone.now()
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        # Imported here: the reaper starts runs, which enqueue through django-q.
-        from syncapp.reaper import sync_runs_reap
-
         interval = settings.SYNC_HEARTBEAT_SECONDS
         while True:
-            try:
-                worker_beat(name=self.worker_name, started_at=self.started_at)
-                sync_runs_reap()
-            except DatabaseError:
-                logger.warning("worker liveness: database unavailable", exc_info=True)
+            beat = liveness_step(
+                name=self.worker_name, started_at=self.started_at, queue=self.queue
+            )
+            if not beat:
+                # The next beat must not reuse a connection that may be broken.
                 connection.close()
-            except Exception:
-                logger.exception("worker liveness: reaping failed")
-            finally:
-                close_old_connections()
+            close_old_connections()
             if self.stopping.wait(interval):
                 return
 
@@ -130,12 +110,12 @@ _started: Liveness | None = None
 _lock = threading.Lock()
 
 
-def start_liveness() -> Liveness:
-    """Start this process's liveness thread once."""
+def start_liveness(*, queue: str) -> Liveness:
+    """Start this process's liveness thread once; `queue` is the one its cluster serves."""
     global _started
     with _lock:
         if _started is None or not _started.is_alive():
-            _started = Liveness()
+            _started = Liveness(queue=queue)
             _started.start()
             logger.info("worker %s: liveness started", _started.worker_name)
         return _started

@@ -1,0 +1,82 @@
+"""The periodic sync of every connected mailbox, by due time.
+
+Each mailbox has `next_sync_at`. The schedule's tick (every minute) takes the
+due mailboxes in batches, moves their next_sync_at on by SYNC_INTERVAL_MINUTES
+(with jitter, so that mailboxes first synced together drift apart) and starts
+their runs, with a constant number of statements per batch. A run that
+succeeds moves its mailbox's next_sync_at on too (runs.sync_run_succeed), so a
+mailbox synced by hand is not synced again by the tick straight after. Ticks
+never overlap (syncapp.locks).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+from django.utils import timezone
+
+from syncapp.locks import one_at_a_time
+from syncapp.models import Mailbox, SyncRun
+from syncapp.runs import sync_runs_start_many
+
+BATCH_SIZE = 1000
+# The next sync is due after the interval times a factor in this range.
+JITTER = (0.9, 1.1)
+
+
+def mailboxes_sync_all(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> list[int]:
+    """Start a sync of every connected mailbox that is due and not syncing;
+    returns the new runs' ids (none when another tick is running)."""
+    now = now or timezone.now()
+    started: list[int] = []
+    with one_at_a_time("schedule") as held:
+        if not held:
+            return started
+        while True:
+            selected, created = mailboxes_sync_due_batch(now=now, size=batch_size)
+            started += created
+            if selected < batch_size:
+                return started
+
+
+def mailboxes_sync_due_batch(*, now: datetime, size: int) -> tuple[int, list[int]]:
+    """One batch of the tick: (mailboxes taken, runs started).
+
+    A mailbox that already has an active run is moved on but gets no new run:
+    the one-active-run index skips it in the INSERT.
+    """
+    interval = settings.SYNC_INTERVAL_MINUTES * 60
+    with transaction.atomic():
+        due = Mailbox.objects.due(now=now).order_by("next_sync_at")
+        if connection.features.has_select_for_update_skip_locked:
+            # Served by the mailbox_due partial index.
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:size])
+        if not ids:
+            return 0, []
+        Mailbox.objects.filter(pk__in=ids).update(
+            next_sync_at=Case(
+                *(
+                    When(
+                        pk=pk,
+                        then=Value(now + timedelta(seconds=interval * random.uniform(*JITTER))),
+                    )
+                    for pk in ids
+                ),
+                output_field=DateTimeField(),
+            )
+        )
+        created = sync_runs_start_many(
+            source=Mailbox.objects.filter(pk__in=ids),
+            mailbox=F("pk"),
+            kind=Case(
+                When(history_id="", then=Value(SyncRun.Kind.FULL)),
+                default=Value(SyncRun.Kind.INCREMENTAL),
+            ),
+            trigger=Value(SyncRun.Trigger.SCHEDULE),
+        )
+    return len(ids), created

@@ -1,0 +1,143 @@
+"""A run's work as slices: ending a slice to queue the next, and interrupted slices.
+
+A slice holds its run by a lease (the worker's name on the row, kept alive by
+the heartbeat). When a slice's time is up it saves the checkpoint, lets go of
+the run and queues the next slice, which any worker may take. A slice that
+ends otherwise (its worker died, a timeout) is an interruption: the run is let
+go and continued, unless it keeps being interrupted without progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import (
+    Case,
+    Expression,
+    F,
+    Field,
+    PositiveSmallIntegerField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Left
+from django.utils import timezone
+
+from syncapp.dead import lapsed, last_heartbeat, stalled, stalled_error, task_lost
+from syncapp.figures import RunFigures
+from syncapp.models import SyncRun
+from syncapp.runs import sync_run_enqueue, sync_run_fail, sync_run_owned, sync_runs_enqueue
+from syncapp.sql import update_returning
+
+logger = logging.getLogger(__name__)
+
+
+def sync_run_yield(
+    *, run_id: int, worker: str, figures: RunFigures, checkpoint: dict, kind: str | None = None
+) -> bool:
+    """End this slice: save where the run is, let go of it and queue the next slice.
+
+    False when the run was no longer this worker's (released meanwhile).
+    """
+    now = timezone.now()
+    fields: dict[str, object] = {
+        **figures.as_columns(),
+        "checkpoint": checkpoint,
+        "worker": "",
+        "heartbeat_at": now,
+        "queued_at": now,
+    }
+    if kind is not None:
+        fields.update(kind=kind, fell_back_to_full=True)
+    with transaction.atomic():
+        if not sync_run_owned(run_id=run_id, worker=worker).update(**fields):
+            logger.warning("run %s: slice ended, but the run is no longer %s's", run_id, worker)
+            return False
+        transaction.on_commit(partial(sync_run_enqueue, run_id=run_id))
+    logger.info("run %s: slice ended by %s, next slice queued", run_id, worker)
+    return True
+
+
+def sync_run_interrupt(
+    *, run_id: int, reason: str, worker: str | None = None, still: Q | None = None
+) -> bool:
+    """A slice ended without finishing its work: let go of the run and queue the
+    next slice, or fail the run after SYNC_MAX_INTERRUPTIONS in a row without
+    progress. True when the run was changed.
+
+    worker=None acts whoever holds the run; `still` must hold at the moment of
+    the write (the reaper's "lease still lapsed").
+    """
+    held = Q(status=SyncRun.Status.RUNNING) & ~Q(worker="") & (still or Q())
+    error = stalled_error(reason)
+    failure = SyncRun.Failure.WORKER_LOST
+    if sync_run_fail(
+        run_id=run_id, worker=worker, error=error, failure=failure, still=held & stalled()
+    ):
+        return True
+    runs = SyncRun.objects.filter(held, pk=run_id).exclude(stalled())
+    if worker is not None:
+        runs = runs.filter(worker=worker)
+    now = timezone.now()
+    with transaction.atomic():
+        interrupted = runs.update(**interruption_fields(reason=reason, now=now))
+        if interrupted:
+            transaction.on_commit(partial(sync_run_enqueue, run_id=run_id))
+    if interrupted:
+        logger.warning("run %s interrupted (%s); its next slice is queued", run_id, reason)
+    return bool(interrupted)
+
+
+def sync_runs_continue(*, now: datetime) -> list[int]:
+    """Queue again what waits for nothing: runs whose slice's lease lapsed (their
+    worker died: an interruption) and runs whose queued task was lost. One UPDATE,
+    whatever the number of runs; returns the ids queued again."""
+    interrupted = lapsed(now=now) & ~stalled()
+    fields = interruption_fields(reason=last_heartbeat(), now=now)
+    again = update_returning(
+        SyncRun.objects.filter(interrupted | task_lost(now=now)),
+        worker="",
+        queued_at=now,
+        **{
+            name: Case(
+                When(interrupted, then=value),
+                default=F(name),
+                output_field=_field(name),
+            )
+            for name, value in fields.items()
+            if name not in ("worker", "queued_at")
+        },
+    )
+    if again:
+        # One statement, so no transaction of its own: queued once it is committed.
+        transaction.on_commit(partial(sync_runs_enqueue, again))
+        logger.warning("runs %s queued again (interrupted, or their task was lost)", again)
+    return again
+
+
+def _field(name: str) -> Field[Any, Any]:
+    field = SyncRun._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def interruption_fields(*, reason: str | Expression, now: datetime) -> dict[str, object]:
+    """The columns an interruption writes, as expressions on the row itself."""
+    return {
+        "worker": "",
+        "heartbeat_at": now,
+        "queued_at": now,
+        "interruptions": F("interruptions") + 1,
+        "interruptions_in_a_row": Case(
+            When(processed__gt=F("processed_at_interruption"), then=Value(1)),
+            default=F("interruptions_in_a_row") + 1,
+            output_field=PositiveSmallIntegerField(),
+        ),
+        "processed_at_interruption": F("processed"),
+        "last_interruption": Left(reason, 500) if isinstance(reason, Expression) else reason[:500],
+    }

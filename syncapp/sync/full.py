@@ -1,0 +1,119 @@
+"""Full sync, Google's recipe.
+
+Read the profile's historyId first, page through messages.list, skip ids
+already stored, fetch the rest in batches, store each batch in one upsert,
+delete what Gmail no longer lists, and hand back the historyId read at the
+start so the next incremental sync catches what changed meanwhile. Only one
+page of ids and a few batches of bodies are held at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import partial
+
+from syncapp import storage
+from syncapp.gmail.client import THREADS_PER_BATCH, GmailClient, MessagePage
+from syncapp.sync.labels import labels_refresh, labels_sync
+from syncapp.sync.pipeline import fetch_and_store, fetch_messages
+from syncapp.sync.recorder import Recorder, SliceEnded
+
+# threads.get costs 10 quota units for every message of a thread; messages.get
+# costs 5 a message: a thread with this many messages to fetch is cheaper whole.
+THREAD_WORTH_FETCHING_WHOLE = 3
+
+
+def full_sync(recorder: Recorder, client: GmailClient) -> str:
+    """Copy the whole mailbox; returns the history id where the next sync starts."""
+    mailbox = recorder.mailbox
+    checkpoint = recorder.checkpoint
+    if checkpoint.phase != "full" or not checkpoint.mark:
+        checkpoint.start_full()
+    elif checkpoint.figures is not None:
+        # A retry: continue from the page the dead run was on, with its figures then.
+        recorder.figures = checkpoint.figures.snapshot()
+    mark = checkpoint.mark
+
+    if not checkpoint.start_history_id:
+        recorder.stage = "reading the mailbox profile"
+        checkpoint.start_history_id = str(client.get_profile()["historyId"])
+    labels = labels_sync(recorder, client)
+
+    figures = recorder.figures
+    listed = checkpoint.listed
+    estimate = 0
+    page_token = checkpoint.page_token
+    pages = 0
+    while True:
+        checkpoint.page_token, checkpoint.listed = page_token, listed
+        checkpoint.figures = figures.snapshot()
+        # Every slice lists at least one page, so that each one makes progress.
+        if pages and recorder.slice_over():
+            raise SliceEnded()
+        pages += 1
+        recorder.stage = "listing messages"
+        page = client.list_messages(page_token=page_token)
+        listed += len(page.ids)
+        estimate = estimate or page.estimate
+        figures.total = max(estimate, listed) if page.next_page_token else listed
+
+        recorder.stage = "storing messages"
+        known = storage.messages_known(mailbox=mailbox, gmail_ids=page.ids)
+        recorder.store(
+            partial(storage.messages_mark_seen, mailbox=mailbox, gmail_ids=list(known), mark=mark)
+        )
+        figures.processed += len(known)
+        if any(seen_by != mark for seen_by in known.values()):
+            # Stored before this sync (not by a dead attempt of it): labels may be old.
+            checkpoint.had_known = True
+        recorder.report()
+        _fetch_page(recorder, client, page, [i for i in page.ids if i not in known], mark=mark)
+
+        if not page.next_page_token:
+            break
+        page_token = page.next_page_token
+
+    if checkpoint.had_known:
+        figures.updated += labels_refresh(recorder, client, labels)
+
+    recorder.stage = "removing messages deleted in Gmail"
+    # In chunks, each in its own transaction (see storage.DELETE_CHUNK).
+    while True:
+        deleted = recorder.store(
+            lambda: storage.messages_delete_unseen(
+                mailbox=mailbox, mark=mark, limit=storage.DELETE_CHUNK
+            )
+        )
+        figures.deleted += deleted
+        if deleted < storage.DELETE_CHUNK:
+            break
+    return checkpoint.start_history_id
+
+
+def _fetch_page(
+    recorder: Recorder, client: GmailClient, page: MessagePage, missing: list[str], *, mark: str
+) -> None:
+    """Fetch a listing page's missing messages, whole threads where that costs less quota.
+
+    Only threads with nothing stored yet are fetched whole, so that no stored
+    message is ever fetched again (a retry continues without refetching).
+    """
+    by_thread: dict[str, list[str]] = defaultdict(list)
+    for gmail_id in dict.fromkeys(missing):
+        by_thread[page.threads.get(gmail_id, gmail_id)].append(gmail_id)
+    worth = [t for t, ids in by_thread.items() if len(ids) >= THREAD_WORTH_FETCHING_WHOLE]
+    partly_stored = storage.threads_with_messages(mailbox=recorder.mailbox, thread_ids=worth)
+    whole = [t for t in worth if t not in partly_stored]
+    step = THREADS_PER_BATCH
+    fetch_and_store(
+        recorder,
+        client.get_threads,
+        [
+            (chunk, sum(len(by_thread[t]) for t in chunk))
+            for chunk in (whole[i : i + step] for i in range(0, len(whole), step))
+        ],
+        mark=mark,
+    )
+    fetched_whole = set(whole)
+    singles = [i for t, ids in by_thread.items() if t not in fetched_whole for i in ids]
+    fetch_messages(recorder, client, singles, mark=mark)

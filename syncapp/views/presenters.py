@@ -1,0 +1,113 @@
+"""What the run templates show, derived from a run: no query, no side effect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from syncapp.models import SyncRun
+
+if TYPE_CHECKING:
+    from syncapp.selectors import AnnotatedRun
+
+# A run waiting longer than this behind busy workers says so.
+WORKER_AWAITED_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """A run as its progress partial shows it, with the figures derived from it."""
+
+    # As the run selectors return it: with workers_alive.
+    run: AnnotatedRun
+    now: datetime
+
+    @property
+    def elapsed_seconds(self) -> float:
+        if self.run.started_at is None:
+            return 0.0
+        end = self.run.finished_at or self.now
+        return max(0.0, (end - self.run.started_at).total_seconds())
+
+    @property
+    def rate(self) -> float | None:
+        """Messages per second since the run started."""
+        if not self.run.processed or self.elapsed_seconds <= 0:
+            return None
+        return self.run.processed / self.elapsed_seconds
+
+    @property
+    def rate_text(self) -> str:
+        rate = self.rate
+        if rate is None:
+            return "—"
+        return f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+
+    @property
+    def time_left_text(self) -> str:
+        rate = self.rate
+        if rate is None or self.run.total <= self.run.processed:
+            return "—"
+        return "about " + human_duration((self.run.total - self.run.processed) / rate)
+
+    @property
+    def error_text(self) -> str:
+        return run_error_sentence(self.run)
+
+    @property
+    def duration_text(self) -> str:
+        return human_duration(self.elapsed_seconds)
+
+    @property
+    def workers_alive(self) -> bool:
+        """Whether any sync worker is alive, as the run's selector annotated it."""
+        return self.run.workers_alive
+
+    @property
+    def waiting_text(self) -> str:
+        """For a CREATED run waiting long behind busy workers: how long."""
+        waited = (self.now - self.run.created_at).total_seconds()
+        if waited < WORKER_AWAITED_SECONDS:
+            return ""
+        return human_duration(waited)
+
+    @property
+    def silent_text(self) -> str:
+        """For a RUNNING run whose worker stopped sending heartbeats: since when."""
+        beat = self.run.heartbeat_at or self.run.started_at
+        if self.run.status != SyncRun.Status.RUNNING or beat is None:
+            return ""
+        silent = (self.now - beat).total_seconds()
+        if silent < settings.SYNC_STALE_SECONDS:
+            return ""
+        return human_duration(silent)
+
+
+# Failures whose error holds an exception's text: users read a sentence instead; the
+# text stays on the run, for the log and the admin.
+TECHNICAL_FAILURES: dict[str, str] = {
+    SyncRun.Failure.ERROR: "The sync stopped on an unexpected error.",
+    SyncRun.Failure.DATABASE: "The sync stopped because the database failed.",
+}
+
+
+def run_error_sentence(run: SyncRun) -> str:
+    """What a user is told about a failed run: never an exception's text."""
+    sentence = TECHNICAL_FAILURES.get(run.failure)
+    if sentence is None:
+        return run.error
+    return f"{sentence} It has been logged for the administrator; Retry continues from there."
+
+
+def human_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

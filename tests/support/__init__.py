@@ -1,0 +1,1 @@
+"""Helpers written once for the tests and the bench: processes, waiting, clocks."""
