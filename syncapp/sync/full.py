@@ -25,7 +25,6 @@ THREAD_WORTH_FETCHING_WHOLE = 3
 
 def full_sync(recorder: Recorder, client: GmailClient) -> str:
     """Copy the whole mailbox; returns the history id where the next sync starts."""
-    mailbox = recorder.mailbox
     checkpoint = recorder.checkpoint
     if checkpoint.phase != "full" or not checkpoint.mark:
         checkpoint.start_full()
@@ -57,18 +56,7 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
         estimate = estimate or page.estimate
         figures.total = max(estimate, listed) if page.next_page_token else listed
 
-        recorder.stage = "storing messages"
-        known = storage.messages_known(mailbox=mailbox, gmail_ids=page.ids)
-        recorder.store(
-            partial(storage.messages_mark_seen, mailbox=mailbox, gmail_ids=list(known), mark=mark)
-        )
-        figures.processed += len(known)
-        if any(seen_by != mark for seen_by in known.values()):
-            # Stored before this sync (not by a dead attempt of it): labels may be old.
-            checkpoint.had_known = True
-        recorder.report()
-        _fetch_page(recorder, client, page, [i for i in page.ids if i not in known], mark=mark)
-
+        _copy_page(recorder, client, page, mark=mark)
         if not page.next_page_token:
             break
         page_token = page.next_page_token
@@ -76,18 +64,42 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
     if checkpoint.had_known:
         figures.updated += labels_refresh(recorder, client, labels)
 
+    figures.deleted += _delete_unseen(recorder, mark=mark)
+    return checkpoint.start_history_id
+
+
+def _copy_page(recorder: Recorder, client: GmailClient, page: MessagePage, *, mark: str) -> None:
+    """Mark a listing page's stored messages seen, and fetch the others."""
+    recorder.stage = "storing messages"
+    mailbox = recorder.mailbox
+    known = storage.messages_known(mailbox=mailbox, gmail_ids=page.ids)
+    recorder.store(
+        partial(storage.messages_mark_seen, mailbox=mailbox, gmail_ids=list(known), mark=mark)
+    )
+    recorder.figures.processed += len(known)
+    if any(seen_by != mark for seen_by in known.values()):
+        # Stored before this sync (not by a dead attempt of it): labels may be old.
+        recorder.checkpoint.had_known = True
+    recorder.report()
+    _fetch_page(recorder, client, page, [i for i in page.ids if i not in known], mark=mark)
+
+
+def _delete_unseen(recorder: Recorder, *, mark: str) -> int:
+    """Delete what the listing did not see, in chunks each in its own transaction."""
     recorder.stage = "removing messages deleted in Gmail"
-    # In chunks, each in its own transaction (see storage.DELETE_CHUNK).
+    deleted = 0
     while True:
-        deleted = recorder.store(
-            lambda: storage.messages_delete_unseen(
-                mailbox=mailbox, mark=mark, limit=storage.DELETE_CHUNK
+        chunk = recorder.store(
+            partial(
+                storage.messages_delete_unseen,
+                mailbox=recorder.mailbox,
+                mark=mark,
+                limit=storage.DELETE_CHUNK,
             )
         )
-        figures.deleted += deleted
-        if deleted < storage.DELETE_CHUNK:
-            break
-    return checkpoint.start_history_id
+        deleted += chunk
+        if chunk < storage.DELETE_CHUNK:
+            return deleted
 
 
 def _fetch_page(

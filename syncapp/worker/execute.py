@@ -86,13 +86,17 @@ def sync_run_execute(
         except RunLost as exc:
             logger.warning("run %s: stopped without writing more: %s", run_id, exc)
         except Exception as exc:
-            if isinstance(exc, ReconnectRequired):
-                mailbox_mark_reconnect(mailbox_id=run.mailbox_id)
-            elif not isinstance(exc, GmailError):
-                logger.exception("run %s: error while %s", run_id, recorder.stage)
-            failure, error = classify_failure(exc, stage=recorder.stage)
-            record_failure(run_id=run_id, worker=worker, failure=failure, error=error)
+            _fail(run, worker=worker, exc=exc, stage=recorder.stage)
     return SyncRun.objects.get(pk=run_id)
+
+
+def _fail(run: SyncRun, *, worker: str, exc: Exception, stage: str) -> None:
+    if isinstance(exc, ReconnectRequired):
+        mailbox_mark_reconnect(mailbox_id=run.mailbox_id)
+    elif not isinstance(exc, GmailError):
+        logger.exception("run %s: error while %s", run.pk, stage)
+    failure, error = classify_failure(exc, stage=stage)
+    record_failure(run_id=run.pk, worker=worker, failure=failure, error=error)
 
 
 def _save_token(access_token: str, expires_at: datetime | None, *, mailbox_id: int) -> None:
