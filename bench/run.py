@@ -59,8 +59,10 @@ class Sizes:
 
 
 FULL = Sizes(
-    quota_messages=3000,
-    quota_seconds=15,
+    # Gmail's real per-user quota (6,000 units/min): the emulator's concurrency
+    # limit and call times are real too, so a faster scale would measure them.
+    quota_messages=600,
+    quota_seconds=30,
     storage_messages=5000,
     storage_rounds=3,
     slice_messages=20_000,
@@ -75,8 +77,8 @@ FULL = Sizes(
 )
 # The progress benchmark does not shrink: a rate of writes needs 10 s of sync.
 QUICK = Sizes(
-    quota_messages=1500,
-    quota_seconds=7.5,
+    quota_messages=300,
+    quota_seconds=15,
     storage_messages=2000,
     storage_rounds=3,
     slice_messages=5000,
