@@ -32,6 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="per-user quota (Gmail's is 6000 for new projects); unlimited when absent",
     )
     parser.add_argument(
+        "--project-quota-units-per-minute",
+        type=float,
+        default=None,
+        help="the project's quota, all users together (Gmail's is 1,200,000); unlimited when "
+        "absent",
+    )
+    parser.add_argument(
+        "--mailboxes",
+        type=int,
+        default=0,
+        help="also serve user1@example.com ... userK@example.com, --messages each, own seeds",
+    )
+    parser.add_argument(
         "--latency-ms", type=float, default=0, help="added once to every HTTP request"
     )
     parser.add_argument(
@@ -68,6 +81,8 @@ def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
         email=options["email"],
         profile=options["profile"],
         quota_units_per_minute=options["quota_units_per_minute"],
+        project_quota_units_per_minute=options["project_quota_units_per_minute"],
+        mailboxes=options["mailboxes"],
         latency_ms=options["latency_ms"],
         max_concurrent_per_user=options["max_concurrent_per_user"],
         service_ms=options["service_ms"],
