@@ -9,7 +9,6 @@ harness measures the app as configured. Children get the same environment throug
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import os
@@ -51,10 +50,6 @@ def configure(*, database_url: str, redis_url: str = "") -> None:
         GMAIL_QUOTA_UNITS_PER_MINUTE=str(UNLIMITED_UNITS_PER_MINUTE),
         # Sync logs would bury the table.
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-    )
-    # Refresh tokens are encrypted at rest, which DEBUG off requires keys for.
-    os.environ.setdefault(
-        "TOKEN_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     )
     os.environ.setdefault("GOOGLE_CLIENT_ID", "mailsync-bench")
     os.environ.setdefault("GOOGLE_CLIENT_SECRET", "mailsync-bench-secret")
