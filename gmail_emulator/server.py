@@ -301,6 +301,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the per-request stderr line; the request log records calls."""
 
 
+# A socketserver request: a TCP server's is its connection, the only kind that comes
+# here; a UDP server's would be a (data, socket) pair.
+_SocketRequest = socket.socket | tuple[bytes, socket.socket]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -313,14 +318,16 @@ class _Server(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
+    def process_request(self, request: _SocketRequest, client_address: tuple[str, int]) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
+    def shutdown_request(self, request: _SocketRequest) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.discard(request)
         super().shutdown_request(request)
 
     def close_connections(self) -> None:

@@ -127,6 +127,8 @@ def _collect(
 ) -> None:
     """Sort one part of a batch response: found, gone, or to be retried."""
     if exception is None:
+        # googleapiclient hands over a response exactly when there is no exception.
+        assert response is not None
         if "messages" in response:
             # A thread: its messages, by their own ids.
             result.found.update((message["id"], message) for message in response["messages"])

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import google_auth_httplib2
 import httplib2
@@ -44,6 +45,12 @@ THREADS_PER_BATCH = 10
 PAGE_SIZE = 500
 
 TokenSaver = Callable[[str, datetime | None], None]
+
+
+class _Request(Protocol):
+    """What `_call` uses of a googleapiclient HttpRequest (the library has no type hints)."""
+
+    def execute(self, http: object = None, num_retries: int = 0) -> dict: ...
 
 
 class GmailClient:
@@ -207,7 +214,7 @@ class GmailClient:
             )
         return result
 
-    def _call(self, method: str, make_request: Callable[[], object]) -> dict:
+    def _call(self, method: str, make_request: Callable[[], _Request]) -> dict:
         """Execute one API call, retrying what can be retried within the budget."""
         deadline = None
         attempt = 0
