@@ -55,6 +55,7 @@ class EmulatorProcess:
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
         mailboxes: int = 0,
+        service_ms: float | None = None,
         log_dir: Path,
     ) -> None:
         command = [
@@ -71,6 +72,8 @@ class EmulatorProcess:
         ]
         if quota_units_per_minute is not None:
             command.append(f"--quota-units-per-minute={quota_units_per_minute}")
+        if service_ms is not None:
+            command.append(f"--service-ms={service_ms}")
         self._process = Spawned(command, name="gmail-emulator", log_dir=log_dir, stdio=True)
         self.url = ""
 
