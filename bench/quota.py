@@ -7,8 +7,8 @@ listing included) over that ceiling. Once with the client told the true Q, once
 told 2 x Q, so that it runs into 429s and must slow down by itself.
 
 The emulator's bucket starts full, with a few seconds of quota to spend at
-once (BURST_SECONDS of its refill): over a 15 s run that burst alone would lift
-the figure by a quarter, and hide a slow client. So the harness drains it just
+once (BURST_SECONDS of its refill): over a 15 s run that burst alone would triple
+the figure, and hide a slow client. So the harness drains it just
 before the sync (the emulator then grants exactly Q/60 units per second, as if
 the user's quota were already in use), and the ceiling really is Q/60/5: a
 client that uses every unit granted scores 1.0. The client's own bucket starts

@@ -15,7 +15,9 @@ COSTS = {
     "threads.list": 10,
     "threads.get": 10,
 }
-BURST_SECONDS = 4
+# Gmail counts units per minute: half a minute's may be spent at once (the app's
+# ledger holds as much, syncapp.gmail.ledger.USER_BURST_SECONDS).
+BURST_SECONDS = 30
 # Gmail does not publish its limit. Clients that work with Gmail keep about 5 calls in
 # flight; batches of 50 meet the limit.
 DEFAULT_MAX_CONCURRENT_PER_USER = 10

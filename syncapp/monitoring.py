@@ -17,6 +17,8 @@ SUCCESS_RATE_MIN = 0.95
 AVG_DURATION_MAX_SECONDS = 300
 STUCK_MAX = 0
 ERROR_RATE_MAX = 0.05
+# Today's Gmail units past this share of GMAIL_DAILY_UNITS_BUDGET are shown as bad.
+DAILY_UNITS_SHARE_MAX = 0.9
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ class Figure:
     bad: bool
 
 
-def runbook_figures(health: Health) -> list[Figure]:
-    """The runbook's four figures, each flagged when past its threshold."""
+def runbook_figures(health: Health, *, units_today: int, daily_budget: int) -> list[Figure]:
+    """The runbook's figures, each flagged when past its threshold: four about runs,
+    and today's Gmail units (the quota ledger's count) against the daily budget."""
     rate = health.success_rate_24h
     duration = health.avg_duration_seconds_24h
     error_rate = None if rate is None else 1 - rate
@@ -104,5 +107,11 @@ def runbook_figures(health: Health) -> list[Figure]:
             "no runs" if error_rate is None else f"{error_rate:.1%}",
             f"at most {ERROR_RATE_MAX:.0%}",
             error_rate is not None and error_rate > ERROR_RATE_MAX,
+        ),
+        Figure(
+            "Gmail units today (UTC)",
+            f"{units_today:,} of {daily_budget:,} ({units_today / daily_budget:.0%})",
+            f"at most {DAILY_UNITS_SHARE_MAX:.0%} of the daily budget",
+            units_today > daily_budget * DAILY_UNITS_SHARE_MAX,
         ),
     ]

@@ -88,6 +88,22 @@ def sync_runs_due(*, now: datetime) -> list[int]:
     return queued
 
 
+def sync_run_take_due(*, now: datetime, full_only: bool) -> int | None:
+    """A worker whose slice ended takes the earliest due run waiting for its quota,
+    instead of leaving it to the upkeep pass to queue: the same conditional UPDATE
+    as sync_runs_due, for one run; the worker then claims it (sync_run_claim).
+    `full_only`: full syncs' slices only (the bulk lane's work). None when none is due.
+    """
+    due = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, worker="", next_slice_at__lte=now)
+    if full_only:
+        due = due.filter(kind=SyncRun.Kind.FULL)
+    for run_id in due.order_by("next_slice_at").values_list("pk", flat=True)[:3]:
+        if due.filter(pk=run_id).update(next_slice_at=None, queued_at=now):
+            logger.info("run %s: quota refilled, its next slice taken at once", run_id)
+            return run_id
+    return None
+
+
 def sync_run_interrupt(
     *, run_id: int, reason: str, worker: str | None = None, still: Q | None = None
 ) -> bool:

@@ -20,7 +20,7 @@ from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# One batch of 50 messages.get spends a user's whole burst (250 units).
+# A user's bucket holds 3,000 units (half a minute) and refills 100 units a second.
 TIGHT = Limits(user_per_minute=6000, project_per_minute=1_200_000, daily_budget=80_000_000)
 
 
@@ -30,8 +30,9 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     emulate(email=alice_mailbox.email, messages=120, seed=5)
     clock = FakeClock(start=time.time())
     ledger = MemoryLedger(limits=TIGHT)
-    # Another worker has spent this user's next 20 seconds of quota.
-    assert ledger.take(user=alice_mailbox.email, units=2000, now=clock.time()).granted
+    # Another slice has spent this user's whole burst: 30 seconds of quota.
+    started = clock.time()
+    assert ledger.take(user=alice_mailbox.email, units=3000, now=started).granted
     factory = partial(gmail_client_for, ledger=ledger, clock=clock.time, sleep=clock.sleep)
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
 
@@ -40,7 +41,11 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     run.refresh_from_db()
     assert (run.status, run.worker) == (SyncRun.Status.RUNNING, "")
     assert run.next_slice_at is not None
-    assert run.next_slice_at > datetime.now(UTC), "due when the quota refills, not at once"
+    # It yields at the first batch it cannot pay for at once, and comes back when
+    # the bucket is full again, to spend a whole burst at full speed.
+    full_again = datetime.fromtimestamp(started + 30, UTC)
+    assert abs((run.next_slice_at - full_again).total_seconds()) < 0.5
+    assert clock.time() - started < 0.5, "it slept no more than a fraction of a second"
     assert enqueued == [], "nothing queued before the quota refills"
     assert sync_runs_due(now=run.next_slice_at - timedelta(seconds=1)) == []
     assert sync_runs_due(now=run.next_slice_at) == [run.pk]
@@ -56,7 +61,7 @@ def test_syncing_in_process_sleeps_through_a_spent_quota_and_finishes(
     clock = FakeClock(start=time.time())
     started = clock.time()
     ledger = MemoryLedger(limits=TIGHT)
-    assert ledger.take(user=alice_mailbox.email, units=2000, now=started).granted
+    assert ledger.take(user=alice_mailbox.email, units=3000, now=started).granted
     factory = partial(gmail_client_for, ledger=ledger, clock=clock.time, sleep=clock.sleep)
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
 
@@ -64,7 +69,9 @@ def test_syncing_in_process_sleeps_through_a_spent_quota_and_finishes(
 
     assert run is not None and run.status == SyncRun.Status.SUCCEEDED, run and run.error
     assert run.processed == 120
-    assert clock.time() - started >= 20, "it waited for the quota on the fake clock"
+    # 120 messages.get at 5 units, refilling at 100 units a second (the last batch
+    # goes once the bucket has room for it).
+    assert clock.time() - started >= 5, "it waited for the quota on the fake clock"
 
 
 def test_a_project_rate_limit_pauses_another_mailboxs_calls(alice_mailbox, bob_mailbox):

@@ -1,10 +1,13 @@
 """A run's work executes as slices: each saves the checkpoint and queues the next."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
 from syncapp import tasks
-from syncapp.models import SyncRun
+from syncapp.models import Mailbox, SyncRun
 from syncapp.runs import sync_run_claim, sync_run_start
 from syncapp.slices import sync_run_interrupt
 from syncapp.worker.execute import sync_run_execute
@@ -138,3 +141,41 @@ def test_a_slice_stopped_at_the_task_timeout_is_recorded_and_continued(
     assert (run.status, run.worker, run.interruptions) == (SyncRun.Status.RUNNING, "", 1)
     assert run.last_interruption == "a slice outlived its 900 s task timeout"
     assert enqueued == [run.pk]
+
+
+def test_a_worker_whose_slice_ends_takes_the_runs_whose_quota_has_refilled(
+    alice_mailbox, bob_mailbox, enqueued, monkeypatch
+):
+    carol_mailbox = Mailbox.objects.create(owner=bob_mailbox.owner, email="carol@example.com")
+    clicked = SyncRun.objects.create(mailbox=alice_mailbox, kind="full", trigger="web")
+    now = timezone.now()
+    waiting = {
+        "status": SyncRun.Status.RUNNING,
+        "kind": "full",
+        "trigger": "schedule",
+        "started_at": now,
+        "heartbeat_at": now,
+        "queued_at": now,
+    }
+    due = SyncRun.objects.create(
+        mailbox=bob_mailbox, next_slice_at=now - timedelta(seconds=1), **waiting
+    )
+    later = SyncRun.objects.create(
+        mailbox=carol_mailbox, next_slice_at=now + timedelta(seconds=30), **waiting
+    )
+    executed = []
+
+    def one_slice(*, run_id, worker):
+        executed.append(run_id)
+        return sync_run_claim(run_id=run_id, worker=worker)
+
+    monkeypatch.setattr("syncapp.tasks.sync_run_execute", one_slice)
+
+    tasks.execute_sync_run(clicked.pk)
+
+    assert executed == [clicked.pk, due.pk]
+    due.refresh_from_db()
+    assert (due.next_slice_at, due.worker != "") == (None, True)
+    later.refresh_from_db()
+    assert (later.next_slice_at is not None, later.worker) == (True, "")
+    assert enqueued == [], "taken by the worker, not queued"

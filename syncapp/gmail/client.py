@@ -26,7 +26,7 @@ from syncapp.gmail.batches import UNITS, BatchFetcher
 from syncapp.gmail.errors import GmailError, HistoryExpired
 from syncapp.gmail.failures import Backoff, classify
 from syncapp.gmail.inflight import CallsInFlight
-from syncapp.gmail.ledger import QuotaLedger, QuotaSpent, quota_ledger
+from syncapp.gmail.ledger import USER_BURST_SECONDS, QuotaLedger, QuotaSpent, quota_ledger
 from syncapp.gmail.pacing import TokenBucket
 from syncapp.gmail.results import FetchResult, HistoryPage, MessagePage
 
@@ -44,9 +44,10 @@ SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 # A thread can hold many messages: fewer threads than messages go in one batch.
 THREADS_PER_BATCH = 10
 PAGE_SIZE = 500
-# A wait for quota up to this long is slept; a longer one ends the slice (QuotaSpent)
-# when the caller allows it, so that the worker serves another mailbox meanwhile.
-QUOTA_SLEEP_AT_MOST_SECONDS = 2.0
+# In a worker's slice a wait for quota up to this long is slept; a longer one ends the
+# slice (QuotaSpent, the next slice due when the mailbox's bucket is full again), so
+# that the worker serves another mailbox meanwhile. Syncing in-process sleeps any wait.
+QUOTA_YIELD_AFTER_SECONDS = 0.25
 
 TokenSaver = Callable[[str, datetime | None], None]
 
@@ -197,8 +198,12 @@ class GmailClient:
     def _new_bucket(self, quota_units_per_minute: int, batch_size: int) -> TokenBucket:
         return TokenBucket(
             units_per_minute=quota_units_per_minute,
-            # One full batch must fit, else it could never be paid for at once.
-            burst_units=max(batch_size * UNITS["messages.get"], quota_units_per_minute // 30),
+            # One full batch must fit, else it could never be paid for at once; as deep
+            # as the shared ledger's bucket, so that a slice spends its burst at full speed.
+            burst_units=max(
+                batch_size * UNITS["messages.get"],
+                quota_units_per_minute * USER_BURST_SECONDS // 60,
+            ),
             clock=self._clock,
             sleep=self._sleep,
         )
@@ -269,8 +274,9 @@ class GmailClient:
             answer = self._ledger.take(user=self._quota_user, units=units, now=self._clock())
             if answer.granted:
                 break
-            if self.quota_may_yield and answer.wait > QUOTA_SLEEP_AT_MOST_SECONDS:
-                raise QuotaSpent(retry_at=self._clock() + answer.wait, reason=answer.reason)
+            if self.quota_may_yield and answer.wait > QUOTA_YIELD_AFTER_SECONDS:
+                full_in = self._ledger.limits.full_again_in(answer, units=units)
+                raise QuotaSpent(retry_at=self._clock() + full_in, reason=answer.reason)
             self._sleep(answer.wait)
         self.bucket.acquire(units)
 

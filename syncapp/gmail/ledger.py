@@ -27,12 +27,17 @@ from django.db import connections, transaction
 
 from syncapp.models import QuotaCounter
 
-# A burst is this share of a minute's units: the bucket's depth.
+# A user's bucket holds half a minute of its quota: Gmail counts units per minute,
+# so a slice may spend that at full speed, then yield while the bucket refills
+# (the emulator's bucket holds as much, gmail_emulator.quota.BURST_SECONDS).
+USER_BURST_SECONDS = 30
+# The project's bucket: this share of a minute's units.
 BURST_SHARE_OF_MINUTE = 1 / 30
 # A user's bucket always holds one full batch (50 x messages.get), else a batch
 # could never be paid for at once.
 MIN_USER_BURST_UNITS = 250
 PAUSE_KEY = "quota:project:paused-until"
+USER_QUOTA = "the user's quota"
 PROJECT_KEY = "quota:project"
 
 
@@ -62,8 +67,18 @@ class Limits:
 
     def user_bucket(self) -> tuple[float, float]:
         """Seconds per unit and burst units of one user's quota."""
-        burst = max(self.user_per_minute * BURST_SHARE_OF_MINUTE, MIN_USER_BURST_UNITS)
+        burst = max(self.user_per_minute * USER_BURST_SECONDS / 60, MIN_USER_BURST_UNITS)
         return 60.0 / self.user_per_minute, burst
+
+    def full_again_in(self, answer: Answer, *, units: int) -> float:
+        """Seconds until the user's bucket is full again, after a refusal of `units`
+        for the user's quota (other refusals: until they lift). A slice that yields
+        comes back then, to spend a whole burst at full speed."""
+        if answer.reason != USER_QUOTA:
+            return answer.wait
+        interval, burst = self.user_bucket()
+        # decide(): wait = tat - now - (burst - needed) * interval, and full at tat.
+        return answer.wait + (burst - min(float(units), burst)) * interval
 
     def project_bucket(self) -> tuple[float, float]:
         burst = max(self.project_per_minute * BURST_SHARE_OF_MINUTE, MIN_USER_BURST_UNITS)
@@ -83,6 +98,8 @@ class Answer:
 
 
 class QuotaLedger(Protocol):
+    limits: Limits
+
     def take(self, *, user: str, units: int, now: float) -> Answer:
         """Spend `units` of this user's, the project's and the day's quota, or none."""
         ...
@@ -139,7 +156,7 @@ def decide(
     if used + units > limits.daily_budget:
         return Answer(seconds_to_next_day(now), "the daily budget is spent"), {}
     if user_wait > 0 or project_wait > 0:
-        reason = "the user's quota" if user_wait >= project_wait else "the project's quota"
+        reason = USER_QUOTA if user_wait >= project_wait else "the project's quota"
         return Answer(max(user_wait, project_wait), reason), {}
     writes = {user_key(user): user_tat, PROJECT_KEY: project_tat, day_key(now): used + units}
     return Answer(0.0), writes

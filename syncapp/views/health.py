@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from syncapp.gmail.ledger import quota_ledger
 from syncapp.monitoring import health_snapshot, runbook_figures
 
 
@@ -28,9 +30,11 @@ def runbook(request: HttpRequest) -> HttpResponse:
     """The old runbook's figures with their thresholds, for staff."""
     if not request.user.is_staff:
         raise PermissionDenied
-    snapshot = health_snapshot(now=timezone.now())
-    return render(
-        request,
-        "staff/runbook.html",
-        {"health": snapshot, "figures": runbook_figures(snapshot)},
+    now = timezone.now()
+    snapshot = health_snapshot(now=now)
+    figures = runbook_figures(
+        snapshot,
+        units_today=quota_ledger().units_today(now=now.timestamp()),
+        daily_budget=settings.GMAIL_DAILY_UNITS_BUDGET,
     )
+    return render(request, "staff/runbook.html", {"health": snapshot, "figures": figures})

@@ -2,7 +2,8 @@
 
 Every django-q worker process runs a liveness thread (started when django-q
 spawns it) that records itself in WorkerProcess every SYNC_HEARTBEAT_SECONDS,
-with the run it is executing, and then runs the reaper. This works the same on
+with the run it is executing, and then runs the reaper; between beats, every
+second, it queues the runs whose quota has refilled. This works the same on
 the ORM broker and on Redis, and across hosts: it needs only the database.
 """
 
@@ -13,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,9 +24,13 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from syncapp.models import WorkerProcess
+from syncapp.slices import sync_runs_due
 from syncapp.worker.reaper import sync_runs_reap
 
 logger = logging.getLogger(__name__)
+
+# Runs whose next slice waits for their quota are queued this soon after it refills.
+QUEUE_DUE_EVERY_SECONDS = 1.0
 
 
 class _Current:
@@ -82,6 +88,18 @@ def liveness_step(*, name: str, started_at: datetime, queue: str = "") -> bool:
     return True
 
 
+def due_step(*, now: datetime | None = None) -> bool:
+    """Between beats: queue the runs whose quota has refilled (one UPDATE, no lock),
+    so that a due slice waits a second, not a heartbeat; False when the database
+    could not be reached."""
+    try:
+        sync_runs_due(now=now or timezone.now())
+    except DatabaseError:
+        logger.warning("worker liveness: database unavailable", exc_info=True)
+        return False
+    return True
+
+
 class Liveness(threading.Thread):
     """Beats for this worker process until the process ends."""
 
@@ -94,15 +112,20 @@ class Liveness(threading.Thread):
 
     def run(self) -> None:
         interval = settings.SYNC_HEARTBEAT_SECONDS
+        next_beat = 0.0
         while True:
-            beat = liveness_step(
-                name=self.worker_name, started_at=self.started_at, queue=self.queue
-            )
-            if not beat:
-                # The next beat must not reuse a connection that may be broken.
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + interval
+                ok = liveness_step(
+                    name=self.worker_name, started_at=self.started_at, queue=self.queue
+                )
+            else:
+                ok = due_step()
+            if not ok:
+                # The next step must not reuse a connection that may be broken.
                 connection.close()
             close_old_connections()
-            if self.stopping.wait(interval):
+            if self.stopping.wait(min(interval, QUEUE_DUE_EVERY_SECONDS)):
                 return
 
 

@@ -74,7 +74,7 @@ def test_the_limit_can_change_while_running(gmail_emulator):
 def test_quota_and_concurrency_are_independent(make_gmail_emulator):
     # A bucket of 10 units pays for two messages.get; three calls may be in flight.
     emulator = make_gmail_emulator(
-        quota_units_per_minute=150, max_concurrent_per_user=3, clock=FakeClock().time
+        quota_units_per_minute=20, max_concurrent_per_user=3, clock=FakeClock().time
     )
 
     outcomes = get_batch(emulator, 5)

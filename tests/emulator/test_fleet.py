@@ -77,8 +77,8 @@ def test_a_large_fleet_starts_at_once_and_generates_a_mailbox_when_first_asked_f
 
 
 def test_one_users_spent_quota_does_not_429_another(make_gmail_emulator):
-    # 150 units a minute: a bucket of 10 units, two messages.list each.
-    emulator = make_gmail_emulator(mailboxes=2, quota_units_per_minute=150, clock=FakeClock().time)
+    # 20 units a minute: a bucket of 10 units (30 s), two messages.list each.
+    emulator = make_gmail_emulator(mailboxes=2, quota_units_per_minute=20, clock=FakeClock().time)
     first, second = (messages_of(emulator, email) for email in FLEET[:2])
     first.list(userId="me").execute()
     first.list(userId="me").execute()
@@ -114,9 +114,9 @@ def test_calls_in_flight_are_limited_per_user_not_across_the_fleet(make_gmail_em
 
 
 def test_a_spent_project_quota_429s_every_user_with_the_project_message(make_gmail_emulator):
-    # 150 units a minute for the whole project: two messages.list, whoever makes them.
+    # 20 units a minute for the whole project: two messages.list, whoever makes them.
     emulator = make_gmail_emulator(
-        mailboxes=2, project_quota_units_per_minute=150, clock=FakeClock().time
+        mailboxes=2, project_quota_units_per_minute=20, clock=FakeClock().time
     )
     first, second = (messages_of(emulator, email) for email in FLEET[:2])
     first.list(userId="me").execute()
@@ -137,8 +137,8 @@ def test_a_call_refused_by_the_project_costs_its_user_nothing(make_gmail_emulato
     clock = FakeClock()
     emulator = make_gmail_emulator(
         mailboxes=1,
-        quota_units_per_minute=150,
-        project_quota_units_per_minute=150,
+        quota_units_per_minute=20,
+        project_quota_units_per_minute=20,
         clock=clock.time,
     )
     demo, user1 = messages_of(emulator, "demo@example.com"), messages_of(emulator, FLEET[0])

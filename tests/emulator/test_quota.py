@@ -18,8 +18,8 @@ RETRY_AFTER = re.compile(
 
 def test_calls_beyond_the_bucket_get_429_with_a_retry_time(make_gmail_emulator):
     clock = FakeClock()
-    # 150 units a minute: 2.5 units/s, a bucket of 10 units (4 s, and the dearest call).
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
+    # 20 units a minute: 1/3 unit/s, a bucket of 10 units (30 s, and the dearest call).
+    emulator = make_gmail_emulator(quota_units_per_minute=20, clock=clock.time)
     messages = gmail_service(emulator).users().messages()
     messages.list(userId="me").execute()
     messages.list(userId="me").execute()
@@ -36,17 +36,17 @@ def test_calls_beyond_the_bucket_get_429_with_a_retry_time(make_gmail_emulator):
         "reason": "rateLimitExceeded",
     }
     retry_at = RETRY_AFTER.match(error["message"]).group(1)
-    assert datetime.fromisoformat(retry_at).timestamp() == pytest.approx(clock.now + 2, abs=0.01)
+    assert datetime.fromisoformat(retry_at).timestamp() == pytest.approx(clock.now + 15, abs=0.01)
 
 
 def test_the_bucket_refills_with_time(make_gmail_emulator):
     clock = FakeClock()
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
+    emulator = make_gmail_emulator(quota_units_per_minute=20, clock=clock.time)
     messages = gmail_service(emulator).users().messages()
     messages.list(userId="me").execute()
     messages.list(userId="me").execute()
 
-    clock.advance(2)
+    clock.advance(15)
     messages.list(userId="me").execute()
 
     assert [e.units for e in emulator.request_log] == [5, 5, 5]
@@ -54,7 +54,7 @@ def test_the_bucket_refills_with_time(make_gmail_emulator):
 
 def test_batch_inner_calls_are_charged_separately(make_gmail_emulator):
     clock = FakeClock()
-    emulator = make_gmail_emulator(quota_units_per_minute=150, clock=clock.time)
+    emulator = make_gmail_emulator(quota_units_per_minute=20, clock=clock.time)
     service = gmail_service(emulator)
     exceptions = []
     batch = gmail_batch(emulator, lambda request_id, response, error: exceptions.append(error))
@@ -67,7 +67,7 @@ def test_batch_inner_calls_are_charged_separately(make_gmail_emulator):
 
 
 def test_quota_can_be_lifted_while_running(make_gmail_emulator):
-    emulator = make_gmail_emulator(quota_units_per_minute=60, clock=FakeClock().time)
+    emulator = make_gmail_emulator(quota_units_per_minute=20, clock=FakeClock().time)
     profile = gmail_service(emulator).users().getProfile(userId="me")
     for _ in range(10):
         profile.execute()

@@ -13,8 +13,9 @@ from django.db import connections
 
 from syncapp.gmail.ledger import DatabaseLedger, Limits, MemoryLedger, RedisLedger
 
-LIMITS = Limits(user_per_minute=6000, project_per_minute=12000, daily_budget=100_000)
-# Burst: 250 units per user (one batch), 400 for the project; 100 units/s per user.
+LIMITS = Limits(user_per_minute=480, project_per_minute=12000, daily_budget=100_000)
+# Burst: 250 units per user (one batch, more than its half minute's 240), 400 for the
+# project; 8 units/s per user.
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC).timestamp()
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -55,9 +56,19 @@ def test_a_users_burst_is_granted_then_the_next_call_waits_for_its_units(make_le
     assert ledger.take(user="a@x", units=250, now=NOON).granted
     answer = ledger.take(user="a@x", units=50, now=NOON)
     assert not answer.granted
-    assert answer.wait == pytest.approx(0.5)
+    assert answer.wait == pytest.approx(6.25)
     assert answer.reason == "the user's quota"
-    assert ledger.take(user="a@x", units=50, now=NOON + 0.5).granted
+    assert ledger.take(user="a@x", units=50, now=NOON + 6.25).granted
+
+
+def test_a_users_bucket_holds_half_a_minute_and_says_when_it_is_full_again(make_ledger):
+    limits = Limits(user_per_minute=6000, project_per_minute=1_200_000, daily_budget=10**8)
+    ledger = make_ledger(limits)
+    assert ledger.take(user="a@x", units=3000, now=NOON).granted
+    answer = ledger.take(user="a@x", units=250, now=NOON + 1)
+
+    assert answer.wait == pytest.approx(1.5)
+    assert limits.full_again_in(answer, units=250) == pytest.approx(29)
 
 
 def test_a_refused_call_spends_nothing(make_ledger):
@@ -66,7 +77,7 @@ def test_a_refused_call_spends_nothing(make_ledger):
     for _ in range(5):
         ledger.take(user="a@x", units=50, now=NOON + 0.1)
     assert ledger.units_today(now=NOON) == 250
-    assert ledger.take(user="a@x", units=50, now=NOON + 0.5).granted
+    assert ledger.take(user="a@x", units=50, now=NOON + 6.25).granted
 
 
 def test_the_project_quota_holds_every_user_together(make_ledger):
@@ -107,8 +118,8 @@ def test_two_callers_on_separate_connections_never_grant_more_than_the_quota(mak
     def draw() -> None:
         try:
             for step in range(40):
-                # Time stands still, then moves by a second: 250 + 100 units at most.
-                now = NOON if step < 20 else NOON + 1
+                # Time stands still, then moves by 5 seconds: 250 + 40 units at most.
+                now = NOON if step < 20 else NOON + 5
                 if ledger.take(user="a@x", units=10, now=now).granted:
                     granted.append(10)
         finally:
@@ -119,5 +130,5 @@ def test_two_callers_on_separate_connections_never_grant_more_than_the_quota(mak
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(granted) == 350
-    assert ledger.units_today(now=NOON) == 350
+    assert sum(granted) == 290
+    assert ledger.units_today(now=NOON) == 290
