@@ -24,8 +24,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from syncapp.models import Mailbox, Message, SyncRun
+from syncapp.models import Mailbox, Message, SyncRun, WorkerProcess
 from tests.helpers import run_sync
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -232,3 +233,34 @@ def test_hostile_messages_show_as_text_and_run_nothing(page, watched, emulate, a
     assert page.locator("main script, main img").count() == 0
     assert watched.dialogs == []
     assert watched.errors == []
+
+
+def test_a_person_cancels_a_running_sync_and_its_worker_stops_keeping_what_it_stored(
+    page, watched, emulate, start_cluster, settings
+):
+    # Slow enough that the run is still going when the button is clicked.
+    emulate(messages=400, latency_ms=300)
+    settings.GMAIL_QUOTA_UNITS_PER_MINUTE = 1_000_000
+    start_cluster(GMAIL_BATCH_SIZE="20", GMAIL_CONCURRENT_BATCHES="1")
+    call_command("demo_setup")
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, "demo", "demo")
+
+    page.get_by_role("button", name="Sync", exact=True).click()
+    expect(page.locator(".run--running .figures")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+
+    expect(page.locator(".run--failed")).to_contain_text("Cancelled by demo", timeout=5_000)
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    run = SyncRun.objects.get()
+    assert (run.status, run.failure) == (SyncRun.Status.FAILED, SyncRun.Failure.CANCELLED)
+    wait_for(
+        lambda: not WorkerProcess.objects.filter(run=run).exists(),
+        timeout=20,
+        what="the worker to let go of the cancelled run",
+    )
+    stored = Message.objects.count()
+    assert 0 < stored < 400
+    assert SyncRun.objects.count() == 1, "a cancelled run is not retried"
+    assert watched.errors == []
+    assert page.evaluate("window.cspViolations") == []
