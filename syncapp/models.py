@@ -284,6 +284,9 @@ class WorkerProcess(models.Model):
 
     objects = WorkerProcessQuerySet.as_manager()
 
+    class Meta:
+        verbose_name_plural = "worker processes"
+
     def __str__(self) -> str:
         return self.name
 

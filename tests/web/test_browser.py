@@ -150,10 +150,15 @@ def test_demo_clicks_sync_and_watches_the_bar_move_to_the_end_and_stop_polling(
     with page.expect_response("**/accounts/login/*") as login_page:
         sign_in(page, "demo", "demo")
     assert "script-src 'self'" in login_page.value.headers["content-security-policy"]
+    # Nothing to resync before the first sync.
+    expect(page.get_by_role("button", name="Full resync")).to_have_count(0)
     page.get_by_role("button", name="Sync", exact=True).click()
 
     bar = page.get_by_role("progressbar", name="Sync progress")
     expect(page.locator(".run--running")).to_be_visible()
+    # The Sync button is busy while the sync runs, and the head says so.
+    expect(page.get_by_role("button", name="Syncing…")).to_have_attribute("aria-busy", "true")
+    expect(page.locator(".mailbox__facts")).to_contain_text("Syncing now")
     page.wait_for_function("() => window.barValues.some(v => v > 0 && v < 100)")
     page.mouse.move(0, 0)
     page.screenshot(path=ARTIFACTS / "sync-running.png", animations="disabled")
@@ -167,6 +172,8 @@ def test_demo_clicks_sync_and_watches_the_bar_move_to_the_end_and_stop_polling(
     # The mailbox's own figures follow once the run has ended.
     expect(page.locator(".mailbox__count")).to_have_text(str(Message.objects.count()))
     expect(page.locator(".mailbox__facts")).to_contain_text("Last synced")
+    expect(page.get_by_role("button", name="Sync", exact=True)).to_be_enabled()
+    expect(page.get_by_role("button", name="Full resync")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "sync-finished.png", animations="disabled")
     values = page.evaluate("window.barValues")
     assert len(set(values)) >= 3, values
