@@ -4,7 +4,8 @@ A sync and an emulator in one process share one interpreter lock, so every
 figure would measure both. Here the emulator runs apart (`python -m
 bench.emulator`), prints its URL on one line, and then answers commands on
 stdin, one a line: `log` prints a summary of the request log as JSON, `clear`
-empties it, `drain` spends the mailbox's quota until the emulator answers 429
+empties it, `add EMAIL N` serves one more mailbox of N messages and prints a
+refresh token for it, `drain` spends the mailbox's quota until the emulator answers 429
 (so that a benchmark starts with an empty bucket). It stops on `stop` or at the
 end of stdin, so it cannot outlive a harness that died without cleaning up.
 """
@@ -53,6 +54,8 @@ class EmulatorProcess:
         profile: str = "realistic",
         quota_units_per_minute: float | None = None,
         latency_ms: float = 0,
+        mailboxes: int = 0,
+        service_ms: float | None = None,
         log_dir: Path,
     ) -> None:
         command = [
@@ -65,9 +68,12 @@ class EmulatorProcess:
             f"--email={email}",
             f"--profile={profile}",
             f"--latency-ms={latency_ms}",
+            f"--mailboxes={mailboxes}",
         ]
         if quota_units_per_minute is not None:
             command.append(f"--quota-units-per-minute={quota_units_per_minute}")
+        if service_ms is not None:
+            command.append(f"--service-ms={service_ms}")
         self._process = Spawned(command, name="gmail-emulator", log_dir=log_dir, stdio=True)
         self.url = ""
 
@@ -110,6 +116,10 @@ class EmulatorProcess:
         self.clear_request_log()
         return calls
 
+    def add_mailbox(self, email: str, *, messages: int) -> str:
+        """Serve one more mailbox; returns a refresh token the emulator knows for it."""
+        return self._command(f"add {email} {messages}").strip()
+
     def _command(self, command: str) -> str:
         self._process.writeline(command)
         return self._process.readline(timeout=30)
@@ -139,6 +149,10 @@ def _serve(argv: list[str]) -> None:
                 print("ok", flush=True)
             elif command == "drain":
                 print(_drain(emulator, options.email), flush=True)
+            elif command.startswith("add "):
+                _, email, messages = command.split()
+                emulator.add_mailbox(email, messages=int(messages))
+                print(emulator.issue_tokens(email)[1], flush=True)
             elif command == "stop":
                 break
     finally:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # What a sync is allowed when a benchmark does not set a quota of its own: far
@@ -36,6 +38,8 @@ def configure(*, database_url: str, redis_url: str = "") -> None:
         DJANGO_SETTINGS_MODULE="mailsync.settings",
         DEBUG="False",
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or "bench-" + secrets.token_hex(16),
+        # A throwaway database's tokens need a key of their own only.
+        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,
         TEST_DATABASE_NAME="",
         # A queue nobody else serves.
@@ -44,6 +48,8 @@ def configure(*, database_url: str, redis_url: str = "") -> None:
         # One queue, served by the benchmarks' own qclusters.
         SYNC_LANES="False",
         GMAIL_QUOTA_UNITS_PER_MINUTE=str(UNLIMITED_UNITS_PER_MINUTE),
+        # No collectstatic for a throwaway run: static files under their plain names.
+        STATIC_MANIFEST="False",
         # Sync logs would bury the table.
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     )

@@ -17,7 +17,7 @@ from syncapp.models import SyncRun
 
 
 def incremental_noop(*, messages: int, log_dir: Path) -> list[Figure]:
-    with EmulatorProcess(messages=messages, seed=13, log_dir=log_dir) as emulator:
+    with EmulatorProcess(messages=messages, seed=13, service_ms=0, log_dir=log_dir) as emulator:
         factory = client_factory(emulator.url)
         mailbox = mailbox_create("bench-incremental")
         try:

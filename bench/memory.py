@@ -27,7 +27,7 @@ SYNC_TIMEOUT_SECONDS = 3600
 
 def peak_rss_of_resync(*, messages: int, log_dir: Path) -> tuple[int, str]:
     """(peak RSS in KiB of a full resync of `messages` already copied, a problem or "")."""
-    with EmulatorProcess(messages=messages, seed=14, log_dir=log_dir) as emulator:
+    with EmulatorProcess(messages=messages, seed=14, service_ms=0, log_dir=log_dir) as emulator:
         mailbox = mailbox_create(f"bench-memory-{messages}")
         try:
             env = child_env(

@@ -75,7 +75,7 @@ def profiled_with_threads() -> Iterator[list[cProfile.Profile]]:
 
 def profile_full_sync(*, messages: int, log_dir: Path) -> str:
     out = io.StringIO()
-    with EmulatorProcess(messages=messages, seed=12, log_dir=log_dir) as emulator:
+    with EmulatorProcess(messages=messages, seed=12, service_ms=0, log_dir=log_dir) as emulator:
         factory = client_factory(emulator.url)
         reader = mailbox_create("bench-profile-bare")
         mailbox = mailbox_create("bench-profile-sync")

@@ -23,7 +23,7 @@ def slice_overhead(*, messages: int, rounds: int, log_dir: Path) -> list[Figure]
     rates: dict[float, list[float]] = {SLICE_SECONDS: [], 0: []}
     slices: list[int] = []
     problems: list[str] = []
-    with EmulatorProcess(messages=messages, seed=21, log_dir=log_dir) as emulator:
+    with EmulatorProcess(messages=messages, seed=21, service_ms=0, log_dir=log_dir) as emulator:
         factory = client_factory(emulator.url)
 
         def sync(slice_seconds: float, *, measured: bool = True) -> None:

@@ -47,7 +47,7 @@ def storage_overhead(*, messages: int, rounds: int, log_dir: Path) -> list[Figur
     sync_rates: list[float] = []
     bare_rates: list[float] = []
     problems: list[str] = []
-    with EmulatorProcess(messages=messages, seed=12, log_dir=log_dir) as emulator:
+    with EmulatorProcess(messages=messages, seed=12, service_ms=0, log_dir=log_dir) as emulator:
         factory = client_factory(emulator.url)
         reader = mailbox_create("bench-storage-bare")
         try:

@@ -11,7 +11,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
-from .corpus import WORDS, boundary, sentences
+from .corpus import WORDS, boundary, charset_of, sentences, text_part
 
 # Median HTML size and spread of each kind's log-normal size, and its bounds in bytes.
 _HTML_SIZES = {
@@ -106,11 +106,10 @@ def _html_mail(rng: random.Random, kind: str) -> Message:
     html, shown = _html_document(rng, _target_size(rng, kind))
     # Bulk senders write the text alternative as an afterthought: a few lines of it.
     text = "\n\n".join(shown[:3]) + "\n\nView this email in your browser.\n"
-    utf8 = email.charset.Charset("utf-8")
-    utf8.body_encoding = email.charset.BASE64
+    utf8 = charset_of("utf-8", email.charset.BASE64)
     alternative = MIMEMultipart("alternative", boundary=boundary(rng))
-    alternative.attach(MIMEText(text, "plain", utf8))
-    alternative.attach(MIMEText(html, "html", utf8))
+    alternative.attach(text_part(text, "plain", utf8))
+    alternative.attach(text_part(html, "html", utf8))
     return alternative
 
 

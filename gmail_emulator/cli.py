@@ -1,11 +1,12 @@
 """The command line: `python -m gmail_emulator`, and `manage.py gmail_emulator` through it."""
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, Protocol
 
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
@@ -30,6 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="per-user quota (Gmail's is 6000 for new projects); unlimited when absent",
+    )
+    parser.add_argument(
+        "--project-quota-units-per-minute",
+        type=float,
+        default=None,
+        help="the project's quota, all users together (Gmail's is 1,200,000); unlimited when "
+        "absent",
+    )
+    parser.add_argument(
+        "--mailboxes",
+        type=int,
+        default=0,
+        help="also serve user1@example.com ... userK@example.com, --messages each, own seeds",
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0, help="added once to every HTTP request"
@@ -60,25 +74,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def emulator_from(options: Mapping[str, object]) -> GmailEmulator:
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The options `add_arguments` declares, with the types their `type=` gives them."""
+
+    host: str
+    port: int
+    messages: int
+    seed: int
+    email: str
+    profile: str
+    quota_units_per_minute: float | None
+    project_quota_units_per_minute: float | None
+    mailboxes: int
+    latency_ms: float
+    max_concurrent_per_user: int
+    service_ms: float
+    service_jitter: float
+    batch_parallelism: int
+
+    @classmethod
+    def parsed(cls, options: Mapping[str, Any]) -> "Options":
+        """Those of parsed options, argparse's `vars(namespace)` or Django's (others ignored).
+
+        The values are untyped there; `add_arguments` is what gives them these types.
+        """
+        return cls(**{field.name: options[field.name] for field in dataclasses.fields(cls)})
+
+
+class Output(Protocol):
+    """Where `serve` writes: a text stream, or a Django command's `OutputWrapper`."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
+def emulator_from(options: Mapping[str, Any]) -> GmailEmulator:
     """An emulator configured from parsed options (extra keys, such as Django's, are ignored)."""
+    parsed = Options.parsed(options)
     return GmailEmulator(
-        messages=options["messages"],
-        seed=options["seed"],
-        email=options["email"],
-        profile=options["profile"],
-        quota_units_per_minute=options["quota_units_per_minute"],
-        latency_ms=options["latency_ms"],
-        max_concurrent_per_user=options["max_concurrent_per_user"],
-        service_ms=options["service_ms"],
-        service_jitter=options["service_jitter"],
-        batch_parallelism=options["batch_parallelism"],
-        host=options["host"],
-        port=options["port"],
+        messages=parsed.messages,
+        seed=parsed.seed,
+        email=parsed.email,
+        profile=parsed.profile,
+        quota_units_per_minute=parsed.quota_units_per_minute,
+        project_quota_units_per_minute=parsed.project_quota_units_per_minute,
+        mailboxes=parsed.mailboxes,
+        latency_ms=parsed.latency_ms,
+        max_concurrent_per_user=parsed.max_concurrent_per_user,
+        service_ms=parsed.service_ms,
+        service_jitter=parsed.service_jitter,
+        batch_parallelism=parsed.batch_parallelism,
+        host=parsed.host,
+        port=parsed.port,
     )
 
 
-def serve(emulator: GmailEmulator, out: TextIO) -> None:
+def serve(emulator: GmailEmulator, out: Output) -> None:
     """Start, write the base URL on one line, and serve until SIGINT or SIGTERM."""
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

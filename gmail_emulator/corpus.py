@@ -231,10 +231,17 @@ def _html(paragraphs: list[str]) -> str:
     return f'<div dir="ltr">{inner}<p>&mdash;<br>Sent from the emulator</p></div>'
 
 
-def _charset(name: str, body_encoding: int | None) -> email.charset.Charset:
+def charset_of(name: str, body_encoding: int) -> email.charset.Charset:
+    """A charset whose bodies are written in `body_encoding` (`email.charset.QP` or `BASE64`)."""
     charset = email.charset.Charset(name)
     charset.body_encoding = body_encoding
     return charset
+
+
+def text_part(text: str, subtype: str, charset: email.charset.Charset) -> MIMEText:
+    """A text part in `charset`, its body written in the charset's body encoding."""
+    # MIMEText takes a Charset as well as a charset name (typeshed says str only).
+    return MIMEText(text, subtype, charset)  # type: ignore[arg-type]
 
 
 def _plain(rng: random.Random) -> Message:
@@ -244,16 +251,16 @@ def _plain(rng: random.Random) -> Message:
     if style == 0:
         return MIMEText(text, "plain", "us-ascii")
     encoding = email.charset.QP if style == 1 else email.charset.BASE64
-    return MIMEText(text, "plain", _charset("utf-8", encoding))
+    return text_part(text, "plain", charset_of("utf-8", encoding))
 
 
 def _alternative_of(rng: random.Random, paragraphs: list[str], charset: str) -> Message:
     encoding = email.charset.QP if rng.random() < 0.7 else email.charset.BASE64
     alternative = MIMEMultipart("alternative", boundary=boundary(rng))
     alternative.attach(
-        MIMEText("\n\n".join(paragraphs) + "\n", "plain", _charset(charset, encoding))
+        text_part("\n\n".join(paragraphs) + "\n", "plain", charset_of(charset, encoding))
     )
-    alternative.attach(MIMEText(_html(paragraphs), "html", _charset(charset, encoding)))
+    alternative.attach(text_part(_html(paragraphs), "html", charset_of(charset, encoding)))
     return alternative
 
 
@@ -303,9 +310,9 @@ def _international(rng: random.Random) -> Message:
         for sentence in sentences(rng, WORDS, rng.randrange(1, 4))
     ]
     alternative = MIMEMultipart("alternative", boundary=boundary(rng))
-    utf8 = _charset("utf-8", email.charset.BASE64)
-    alternative.attach(MIMEText("\n\n".join(paragraphs) + "\n", "plain", utf8))
-    alternative.attach(MIMEText(_html(paragraphs), "html", utf8))
+    utf8 = charset_of("utf-8", email.charset.BASE64)
+    alternative.attach(text_part("\n\n".join(paragraphs) + "\n", "plain", utf8))
+    alternative.attach(text_part(_html(paragraphs), "html", utf8))
     return alternative
 
 

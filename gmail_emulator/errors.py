@@ -12,6 +12,9 @@ _STATUS = {
     503: "UNAVAILABLE",
 }
 
+# The emulated Google Cloud project's number, named in project-level quota errors.
+PROJECT_NUMBER = "123456789012"
+
 
 class ApiError(Exception):
     """An error answer of the Gmail API; `body()` is what Google sends."""
@@ -105,6 +108,16 @@ def delegation_denied(user_id: str) -> ApiError:
 
 def user_rate_limited(retry_at: float, reason: str = "rateLimitExceeded") -> ApiError:
     return ApiError(429, f"User-rate limit exceeded.  Retry after {retry_time(retry_at)}", reason)
+
+
+def project_rate_limited() -> ApiError:
+    # The project's quota (all users together), as Google's quota system words it.
+    return ApiError(
+        429,
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service "
+        "'gmail.googleapis.com' for consumer 'project_number:" + PROJECT_NUMBER + "'.",
+        "rateLimitExceeded",
+    )
 
 
 def usage_limit_forbidden(reason: str) -> ApiError:

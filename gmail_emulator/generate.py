@@ -176,7 +176,11 @@ class MailGenerator:
         message["From"] = "Emulator <sender@example.com>"
         message["To"] = self.owner
         message["Date"] = format_datetime(datetime.fromtimestamp(internal_ms / 1000, UTC))
-        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+        if subject.isascii():
+            message["Subject"] = subject
+        else:
+            # Message takes a Header as a value (typeshed says str only).
+            message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
         message["Message-ID"] = rfc822_message_id(message_id)
         return corpus.serialize(message)
 

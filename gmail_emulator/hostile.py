@@ -70,7 +70,8 @@ def _long_subject(owner: str, seed: int) -> Message:
     )
     words = "Long subject é "
     text = (words * (LONG_SUBJECT_LENGTH // len(words) + 1))[:LONG_SUBJECT_LENGTH]
-    message["Subject"] = Header(text, "utf-8", header_name="Subject")
+    # Message takes a Header as a value (typeshed says str only).
+    message["Subject"] = Header(text, "utf-8", header_name="Subject")  # type: ignore[assignment]
     return message
 
 

@@ -14,6 +14,7 @@ import email.policy
 import functools
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email import errors
 from email.message import Message
@@ -100,7 +101,7 @@ def header_pairs(block: bytes) -> list[tuple[str, str]]:
     return pairs
 
 
-def header_json(pairs: list[tuple[str, str]]) -> tuple[dict, ...]:
+def header_json(pairs: Iterable[tuple[str, str]]) -> tuple[dict, ...]:
     return tuple({"name": name, "value": decode_header_value(value)} for name, value in pairs)
 
 
@@ -153,7 +154,9 @@ def _part(message: Message, part_id: str, texts: dict[str, str]) -> Part:
             for index, child in enumerate(message.get_payload())
         )
         return Part(part_id, mime_type, filename, headers, parts=children)
-    body = message.get_payload(decode=True) or b""
+    # A part that is not multipart decodes to bytes (None only for a multipart).
+    payload = message.get_payload(decode=True)
+    body = payload if isinstance(payload, bytes) else b""
     if not filename and mime_type in ("text/plain", "text/html") and mime_type not in texts:
         texts[mime_type] = decode_bytes(body, message.get_content_charset())
     data = base64.urlsafe_b64encode(body).decode("ascii")

@@ -1,7 +1,8 @@
 """OAuth: the token store, and Google's authorize, token and userinfo endpoints.
 
 Any unknown bearer or refresh token is accepted for the default mailbox (a demo
-convenience) unless that mailbox was revoked or its tokens were expired.
+convenience) unless that mailbox was revoked or its tokens were expired; a fleet
+mailbox's refresh token is known from the start (`accept_refresh_token`).
 """
 
 import hashlib
@@ -84,6 +85,11 @@ class TokenStore:
             refresh_token = "1//" + secrets.token_urlsafe(48)
             self._refresh[refresh_token] = grant
             return self._new_access_token(grant), refresh_token
+
+    def accept_refresh_token(self, refresh_token: str, email: str) -> None:
+        """Make `refresh_token` a known one for the mailbox, as if it had been issued."""
+        with self._lock:
+            self._refresh[refresh_token] = self._new_grant(email, GMAIL_READONLY)
 
     def authenticate(self, authorization: str | None) -> Grant:
         """The grant behind an `Authorization: Bearer` header, or Google's 401."""

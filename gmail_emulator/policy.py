@@ -2,10 +2,8 @@
 
 import email.policy
 
-_Compat32 = type(email.policy.compat32)
 
-
-class _FastCompat32(_Compat32):
+class _FastCompat32(email.policy.Compat32):
     """compat32 with CRLF line endings and a shortcut for headers that need no folding.
 
     compat32 runs every header through `email.header.Header`, which is most of the
@@ -20,7 +18,8 @@ class _FastCompat32(_Compat32):
             and len(name) + len(value) + 2 <= 78
         ):
             return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
+        # compat32 folds a Header value too (typeshed says str only).
+        return super().fold_binary(name, value)  # type: ignore[arg-type]
 
 
 POLICY = _FastCompat32(linesep="\r\n")

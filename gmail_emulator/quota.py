@@ -1,4 +1,4 @@
-"""Per-user limits: quota units per minute (a token bucket) and calls in flight."""
+"""Limits: quota units per minute (a bucket per user and one per project), calls in flight."""
 
 import threading
 from collections import Counter
@@ -22,16 +22,21 @@ DEFAULT_MAX_CONCURRENT_PER_USER = 10
 
 
 class Quota:
-    """A token bucket per user, refilling at units_per_minute / 60 per second.
+    """A token bucket per user, refilling at units_per_minute / 60 per second, and one
+    for the whole project (every user's calls) refilling at project_units_per_minute / 60.
 
-    The bucket holds BURST_SECONDS of refill, and never less than the dearest call,
-    so that every call can eventually be paid.
+    Each bucket holds BURST_SECONDS of refill, and never less than the dearest call,
+    so that every call can eventually be paid. A call is charged to both or to neither.
     """
 
-    def __init__(self, units_per_minute: float | None) -> None:
+    def __init__(
+        self, units_per_minute: float | None, project_units_per_minute: float | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._units_per_minute = units_per_minute
+        self._project_units_per_minute = project_units_per_minute
         self._buckets: dict[str, tuple[float, float]] = {}  # user -> (units, at)
+        self._project: tuple[float, float] | None = None  # (units, at)
 
     @property
     def units_per_minute(self) -> float | None:
@@ -43,19 +48,42 @@ class Quota:
             self._units_per_minute = value
             self._buckets.clear()
 
-    def charge(self, user: str, units: int, now: float) -> None:
-        """Take `units` from the user's bucket, or raise Google's 429."""
+    @property
+    def project_units_per_minute(self) -> float | None:
+        return self._project_units_per_minute
+
+    @project_units_per_minute.setter
+    def project_units_per_minute(self, value: float | None) -> None:
         with self._lock:
-            if self._units_per_minute is None:
-                return
-            rate = self._units_per_minute / 60
-            capacity = max(rate * BURST_SECONDS, max(COSTS.values()))
-            available, at = self._buckets.get(user, (capacity, now))
-            available = min(capacity, available + max(0.0, now - at) * rate)
-            if available < units:
-                self._buckets[user] = (available, now)
-                raise errors.user_rate_limited(now + (units - available) / rate)
-            self._buckets[user] = (available - units, now)
+            self._project_units_per_minute = value
+            self._project = None
+
+    def charge(self, user: str, units: int, now: float) -> None:
+        """Take `units` from the user's bucket and the project's, or raise Google's 429."""
+        with self._lock:
+            user_bucket = None
+            if self._units_per_minute is not None:
+                user_bucket = _refilled(self._buckets.get(user), self._units_per_minute, now)
+                if user_bucket < units:
+                    self._buckets[user] = (user_bucket, now)
+                    rate = self._units_per_minute / 60
+                    raise errors.user_rate_limited(now + (units - user_bucket) / rate)
+            if self._project_units_per_minute is not None:
+                project = _refilled(self._project, self._project_units_per_minute, now)
+                if project < units:
+                    self._project = (project, now)
+                    raise errors.project_rate_limited()
+                self._project = (project - units, now)
+            if user_bucket is not None:
+                self._buckets[user] = (user_bucket - units, now)
+
+
+def _refilled(bucket: tuple[float, float] | None, units_per_minute: float, now: float) -> float:
+    """The units in a bucket (None: never used, so full) once refilled up to `now`."""
+    rate = units_per_minute / 60
+    capacity = max(rate * BURST_SECONDS, max(COSTS.values()))
+    available, at = bucket if bucket is not None else (capacity, now)
+    return min(capacity, available + max(0.0, now - at) * rate)
 
 
 class ConcurrencyLimit:

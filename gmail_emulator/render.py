@@ -110,7 +110,7 @@ def history_record(
     if label_id and label_id not in record.label_ids + record.labels_removed:
         return None
     ref = {"id": record.message_id, "threadId": record.thread_id}
-    full_ref = dict(ref)
+    full_ref: dict[str, str | list[str]] = dict(ref)
     if record.label_ids:
         full_ref["labelIds"] = list(record.label_ids)
     typed: dict = {}

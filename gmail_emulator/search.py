@@ -76,7 +76,7 @@ def listing_filter(label_ids: list[str], include_spam_trash: bool, q: str | None
     # Asking for SPAM or TRASH, by label or in the search, lists them without
     # includeSpamTrash.
     if include_spam_trash or (search is not None and search.names_spam_or_trash):
-        excluded = frozenset()
+        excluded: frozenset[str] = frozenset()
     else:
         excluded = SPAM_TRASH - required
     return Filter(required, excluded, search)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import batch, errors
 from .api import GmailApi
 from .faults import Faults
+from .fleet import fleet_address, fleet_refresh_token, fleet_seed
 from .frontend import Call, Frontend
 from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
 from .mailboxes import Mailboxes
@@ -50,6 +51,8 @@ class GmailEmulator:
         profile: str = DEFAULT_PROFILE,
         email: str = "demo@example.com",
         quota_units_per_minute: float | None = None,
+        project_quota_units_per_minute: float | None = None,
+        mailboxes: int = 0,
         latency_ms: float = 0,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
         max_concurrent_per_user: int = DEFAULT_MAX_CONCURRENT_PER_USER,
@@ -74,7 +77,8 @@ class GmailEmulator:
             self._new_mailbox(email, messages=messages, seed=seed), self._new_mailbox
         )
         self._tokens = TokenStore(email)
-        self._quota = Quota(quota_units_per_minute)
+        self._add_fleet(mailboxes, messages=messages, seed=seed)
+        self._quota = Quota(quota_units_per_minute, project_quota_units_per_minute)
         self._concurrency = ConcurrencyLimit(max_concurrent_per_user)
         self._log = RequestLog()
         self._api = GmailApi(
@@ -153,6 +157,17 @@ class GmailEmulator:
             email, messages=messages, seed=self.seed if seed is None else seed
         )
 
+    def addresses(self) -> list[str]:
+        """Every address served: the default mailbox's first."""
+        return self._mailboxes.addresses()
+
+    def _add_fleet(self, count: int, *, messages: int, seed: int) -> None:
+        """user1@example.com ... userK@example.com, each generated when first asked for."""
+        for number in range(1, count + 1):
+            address = fleet_address(number)
+            self._mailboxes.add_later(address, messages=messages, seed=fleet_seed(seed, number))
+            self._tokens.accept_refresh_token(fleet_refresh_token(address), address)
+
     # -- limits, log, auth ---------------------------------------------------------
 
     @property
@@ -162,6 +177,15 @@ class GmailEmulator:
     @quota_units_per_minute.setter
     def quota_units_per_minute(self, value: float | None) -> None:
         self._quota.units_per_minute = value
+
+    @property
+    def project_quota_units_per_minute(self) -> float | None:
+        """The project's quota, every user's calls together; None: unlimited."""
+        return self._quota.project_units_per_minute
+
+    @project_quota_units_per_minute.setter
+    def project_quota_units_per_minute(self, value: float | None) -> None:
+        self._quota.project_units_per_minute = value
 
     @property
     def max_concurrent_per_user(self) -> int:
@@ -277,6 +301,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the per-request stderr line; the request log records calls."""
 
 
+# A socketserver request: a TCP server's is its connection, the only kind that comes
+# here; a UDP server's would be a (data, socket) pair.
+_SocketRequest = socket.socket | tuple[bytes, socket.socket]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -289,14 +318,16 @@ class _Server(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
+    def process_request(self, request: _SocketRequest, client_address: tuple[str, int]) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
+    def shutdown_request(self, request: _SocketRequest) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.discard(request)
         super().shutdown_request(request)
 
     def close_connections(self) -> None:

@@ -162,6 +162,12 @@ GOOGLE_USERINFO_URL = envstr(
     "GOOGLE_USERINFO_URL", "https://www.googleapis.com/oauth2/v3/userinfo"
 )
 GMAIL_QUOTA_UNITS_PER_MINUTE = envint("GMAIL_QUOTA_UNITS_PER_MINUTE", 6000, minimum=1)
+# Gmail's quota per project (every mailbox together), and the daily units past which
+# Google bills: shared by every worker (syncapp/gmail/ledger.py).
+GMAIL_PROJECT_QUOTA_UNITS_PER_MINUTE = envint(
+    "GMAIL_PROJECT_QUOTA_UNITS_PER_MINUTE", 1_200_000, minimum=1
+)
+GMAIL_DAILY_UNITS_BUDGET = envint("GMAIL_DAILY_UNITS_BUDGET", 80_000_000, minimum=1)
 # Messages the sync hands the client at a time; a batch request holds at most this many.
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:

@@ -175,6 +175,9 @@ class SyncRun(models.Model):
     interruptions_in_a_row = models.PositiveSmallIntegerField(default=0)
     processed_at_interruption = models.PositiveIntegerField(default=0)
     last_interruption = models.CharField(max_length=500, blank=True)
+    # Set when a slice ended on a spent Gmail quota: its next slice is queued by the
+    # upkeep pass once this moment comes (syncapp.slices.sync_runs_due), not at once.
+    next_slice_at = models.DateTimeField(null=True, blank=True)
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -190,6 +193,12 @@ class SyncRun(models.Model):
             ),
             models.Index(
                 fields=["retry_at"], condition=Q(retry_at__isnull=False), name="syncrun_retry_due"
+            ),
+            # The upkeep pass's scan for runs whose next slice is due (sync_runs_due).
+            models.Index(
+                fields=["next_slice_at"],
+                condition=Q(next_slice_at__isnull=False),
+                name="syncrun_next_slice_due",
             ),
         ]
         constraints = [
@@ -375,3 +384,15 @@ class LabelMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gmail_id} {self.label_id}"
+
+
+class QuotaCounter(models.Model):
+    """One number of the Gmail quota ledger kept in the database (without REDIS_URL):
+    a bucket's theoretical arrival time, a day's units, the project's pause.
+    See syncapp.gmail.ledger."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    value = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}"

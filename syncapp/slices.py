@@ -38,19 +38,30 @@ logger = logging.getLogger(__name__)
 
 
 def sync_run_yield(
-    *, run_id: int, worker: str, figures: RunFigures, checkpoint: dict, kind: str | None = None
+    *,
+    run_id: int,
+    worker: str,
+    figures: RunFigures,
+    checkpoint: dict,
+    kind: str | None = None,
+    next_slice_at: datetime | None = None,
 ) -> bool:
-    """End this slice: save where the run is, let go of it and queue the next slice.
+    """End this slice: save where the run is, let go of it and queue the next slice,
+    at once or, with `next_slice_at` (the mailbox's quota is spent until then), by
+    the upkeep pass once it is due (sync_runs_due).
 
     False when the run was no longer this worker's (released meanwhile).
     """
     now = timezone.now()
+    later = next_slice_at is not None and next_slice_at > now
     fields: dict[str, object] = {
         **figures.as_columns(),
         "checkpoint": checkpoint,
         "worker": "",
         "heartbeat_at": now,
-        "queued_at": now,
+        # A run waiting for its quota is not waiting for a worker before it is due.
+        "queued_at": next_slice_at if later else now,
+        "next_slice_at": next_slice_at if later else None,
     }
     if kind is not None:
         fields.update(kind=kind, fell_back_to_full=True)
@@ -58,9 +69,23 @@ def sync_run_yield(
         if not sync_run_owned(run_id=run_id, worker=worker).update(**fields):
             logger.warning("run %s: slice ended, but the run is no longer %s's", run_id, worker)
             return False
-        transaction.on_commit(partial(sync_run_enqueue, run_id=run_id))
-    logger.info("run %s: slice ended by %s, next slice queued", run_id, worker)
+        if not later:
+            transaction.on_commit(partial(sync_run_enqueue, run_id=run_id))
+    logger.info(
+        "run %s: slice ended by %s, next slice due %s", run_id, worker, next_slice_at or now
+    )
     return True
+
+
+def sync_runs_due(*, now: datetime) -> list[int]:
+    """Queue the next slice of the runs that waited for their quota and are due:
+    one UPDATE, whatever the number of runs; returns the ids queued."""
+    due = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, worker="", next_slice_at__lte=now)
+    queued = update_returning(due, next_slice_at=None, queued_at=now)
+    if queued:
+        transaction.on_commit(partial(sync_runs_enqueue, queued))
+        logger.info("runs %s: quota refilled, next slices queued", queued)
+    return queued
 
 
 def sync_run_interrupt(

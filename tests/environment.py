@@ -14,6 +14,7 @@ os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", "bWFpbHN5bmMtdGVzdHMta2V5LWZvci10
 # Gmail's real quota would make every sync in the suite take minutes; tests
 # about pacing set their own.
 os.environ.setdefault("GMAIL_QUOTA_UNITS_PER_MINUTE", "6000000")
+os.environ.setdefault("GMAIL_PROJECT_QUOTA_UNITS_PER_MINUTE", "600000000")
 # One queue: the tests' clusters serve it; the lane tests turn lanes on.
 os.environ.setdefault("SYNC_LANES", "False")
 os.environ.setdefault("GOOGLE_CLIENT_ID", "mailsync-test")

@@ -43,6 +43,7 @@ class BatchFetcher:
         endpoint: str,
         http: Callable[[], object],
         bucket: TokenBucket,
+        pay: Callable[[int], None],
         in_flight: CallsInFlight,
         backoff: Backoff,
         after_call: Callable[[], None],
@@ -50,6 +51,8 @@ class BatchFetcher:
         self._batch_uri = endpoint + "batch"
         self._http = http
         self._bucket = bucket
+        # Spends quota units (the shared ledger's, then the bucket's), or raises QuotaSpent.
+        self._pay = pay
         self._in_flight = in_flight
         self._backoff = backoff
         # Saves a token the call may have refreshed.
@@ -65,7 +68,7 @@ class BatchFetcher:
         while pending:
             # Quota first, so that the calls counted in flight are on their way to Gmail.
             wanted = self._in_flight.share(len(pending))
-            self._bucket.acquire(UNITS[method] * wanted)
+            self._pay(UNITS[method] * wanted)
             grant = self._in_flight.acquire(wanted)
             self._bucket.refund(UNITS[method] * (wanted - grant.calls))
             sent = [pending.popleft() for _ in range(grant.calls)]
@@ -127,6 +130,8 @@ def _collect(
 ) -> None:
     """Sort one part of a batch response: found, gone, or to be retried."""
     if exception is None:
+        # googleapiclient hands over a response exactly when there is no exception.
+        assert response is not None
         if "messages" in response:
             # A thread: its messages, by their own ids.
             result.found.update((message["id"], message) for message in response["messages"])

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import google_auth_httplib2
 import httplib2
@@ -25,6 +26,7 @@ from syncapp.gmail.batches import UNITS, BatchFetcher
 from syncapp.gmail.errors import GmailError, HistoryExpired
 from syncapp.gmail.failures import Backoff, classify
 from syncapp.gmail.inflight import CallsInFlight
+from syncapp.gmail.ledger import QuotaLedger, QuotaSpent, quota_ledger
 from syncapp.gmail.pacing import TokenBucket
 from syncapp.gmail.results import FetchResult, HistoryPage, MessagePage
 
@@ -42,8 +44,17 @@ SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 # A thread can hold many messages: fewer threads than messages go in one batch.
 THREADS_PER_BATCH = 10
 PAGE_SIZE = 500
+# A wait for quota up to this long is slept; a longer one ends the slice (QuotaSpent)
+# when the caller allows it, so that the worker serves another mailbox meanwhile.
+QUOTA_SLEEP_AT_MOST_SECONDS = 2.0
 
 TokenSaver = Callable[[str, datetime | None], None]
+
+
+class _Request(Protocol):
+    """What `_call` uses of a googleapiclient HttpRequest (the library has no type hints)."""
+
+    def execute(self, http: object = None, num_retries: int = 0) -> dict: ...
 
 
 class GmailClient:
@@ -65,6 +76,8 @@ class GmailClient:
         retry_budget: float,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        ledger: QuotaLedger | None = None,
+        quota_user: str = "",
     ) -> None:
         self._credentials = Credentials(
             token=access_token or None,
@@ -80,24 +93,22 @@ class GmailClient:
         self._on_token_refresh = on_token_refresh
         self._batch_size = batch_size
         self._request_timeout = request_timeout
+        self._ledger, self._quota_user, self._clock, self._sleep = ledger, quota_user, clock, sleep
+        # True in a worker's slices: a long wait for quota raises QuotaSpent instead.
+        self.quota_may_yield = False
         self._http = self._new_http()
         # httplib2 connections are not thread-safe: each fetching thread has its own.
         self._local = threading.local()
         self._build_resources(endpoint)
-        self.bucket = TokenBucket(
-            units_per_minute=quota_units_per_minute,
-            # One full batch must fit, else it could never be paid for at once.
-            burst_units=max(batch_size * UNITS["messages.get"], quota_units_per_minute // 30),
-            clock=clock,
-            sleep=sleep,
-        )
+        self.bucket = self._new_bucket(quota_units_per_minute, batch_size)
         # Shared by the threads fetching for this mailbox: Gmail limits calls in flight per user.
         self.in_flight = CallsInFlight(maximum=max_calls_in_flight)
-        self._backoff = Backoff(budget=retry_budget, bucket=self.bucket, clock=clock, sleep=sleep)
+        self._backoff = self._new_backoff(retry_budget)
         self._batches = BatchFetcher(
             endpoint=endpoint,
             http=self._thread_http,
             bucket=self.bucket,
+            pay=self._pay,
             in_flight=self.in_flight,
             backoff=self._backoff,
             after_call=self._save_refreshed_token,
@@ -183,6 +194,24 @@ class GmailClient:
         self._history = self._users.history()
         self._threads = self._users.threads()
 
+    def _new_bucket(self, quota_units_per_minute: int, batch_size: int) -> TokenBucket:
+        return TokenBucket(
+            units_per_minute=quota_units_per_minute,
+            # One full batch must fit, else it could never be paid for at once.
+            burst_units=max(batch_size * UNITS["messages.get"], quota_units_per_minute // 30),
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    def _new_backoff(self, retry_budget: float) -> Backoff:
+        return Backoff(
+            budget=retry_budget,
+            bucket=self.bucket,
+            clock=self._clock,
+            sleep=self._sleep,
+            pause_project=self._pause_project,
+        )
+
     def _new_http(self) -> google_auth_httplib2.AuthorizedHttp:
         return google_auth_httplib2.AuthorizedHttp(
             self._credentials, http=httplib2.Http(timeout=self._request_timeout)
@@ -207,12 +236,12 @@ class GmailClient:
             )
         return result
 
-    def _call(self, method: str, make_request: Callable[[], object]) -> dict:
+    def _call(self, method: str, make_request: Callable[[], _Request]) -> dict:
         """Execute one API call, retrying what can be retried within the budget."""
         deadline = None
         attempt = 0
         while True:
-            self.bucket.acquire(UNITS[method])
+            self._pay(UNITS[method])
             grant = self.in_flight.acquire(1)
             failure = None
             try:
@@ -231,6 +260,23 @@ class GmailClient:
             deadline = deadline or self._backoff.deadline()
             self._backoff.wait(attempt, failure, deadline)
             attempt += 1
+
+    def _pay(self, units: int) -> None:
+        """Spend quota units: the shared ledger's (every worker's), then this process's
+        bucket, which adapts to Gmail's 429s. Raises QuotaSpent on a long wait when
+        `quota_may_yield`."""
+        while self._ledger is not None:
+            answer = self._ledger.take(user=self._quota_user, units=units, now=self._clock())
+            if answer.granted:
+                break
+            if self.quota_may_yield and answer.wait > QUOTA_SLEEP_AT_MOST_SECONDS:
+                raise QuotaSpent(retry_at=self._clock() + answer.wait, reason=answer.reason)
+            self._sleep(answer.wait)
+        self.bucket.acquire(units)
+
+    def _pause_project(self, until: float) -> None:
+        if self._ledger is not None:
+            self._ledger.pause_project(until=until, now=self._clock())
 
     def _save_refreshed_token(self) -> None:
         token = self._credentials.token
@@ -257,6 +303,8 @@ def gmail_client_for(mailbox, *, on_token_refresh: TokenSaver, **overrides) -> G
         "max_calls_in_flight": settings.GMAIL_BATCH_SIZE * settings.GMAIL_CONCURRENT_BATCHES,
         "request_timeout": settings.GMAIL_REQUEST_TIMEOUT_SECONDS,
         "retry_budget": settings.GMAIL_RETRY_BUDGET_SECONDS,
+        "ledger": quota_ledger(),
+        "quota_user": mailbox.email,
     }
     options.update(overrides)
     return GmailClient(**options)

@@ -24,6 +24,9 @@ RETRY_AFTER = re.compile(r"Retry after (\d{4}-\d\d-\d\dT[\d:.]+Z)")
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 32.0
 TOO_MANY_CONCURRENT = "Too many concurrent requests for user"
+# Gmail's words for a limit of the whole project (per minute or per day), unlike
+# "User-rate limit exceeded".
+PROJECT_LIMIT_WORDS = ("project", "queries per minute", "per day", "daily limit")
 # Gmail's concurrency limit clears as soon as other calls finish, and by then the
 # client has fewer calls in flight: a short wait is enough.
 CONCURRENCY_BACKOFF_BASE_SECONDS = 0.1
@@ -39,6 +42,8 @@ class Failure:
     retry_at: float | None = None
     # Gmail's per-user concurrency limit, not its quota.
     concurrent: bool = False
+    # The whole project is over its quota, not one mailbox: every worker pauses.
+    project: bool = False
 
 
 def classify(exc: Exception) -> Failure:
@@ -64,7 +69,8 @@ def _classify_http(exc: HttpError) -> Failure:
     if status == 429 and TOO_MANY_CONCURRENT in message:
         return Failure(True, "too many concurrent requests", concurrent=True)
     if status == 429 or (status == 403 and reasons & RATE_LIMIT_REASONS):
-        return Failure(True, f"rate limited ({message})", _retry_at(message))
+        project = any(words in message.lower() for words in PROJECT_LIMIT_WORDS)
+        return Failure(True, f"rate limited ({message})", _retry_at(message), project=project)
     if status >= 500:
         return Failure(True, f"Gmail server error {status} ({message})")
     if status == 401 or (status == 403 and "insufficientPermissions" in reasons):
@@ -86,8 +92,11 @@ class Backoff:
         bucket: TokenBucket,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        pause_project: Callable[[float], None] | None = None,
     ) -> None:
         self.budget = budget
+        # Tells every worker (the shared quota ledger) that the project is over its quota.
+        self._pause_project = pause_project
         self._bucket = bucket
         self._clock = clock
         self._sleep = sleep
@@ -107,6 +116,8 @@ class Backoff:
                 base, cap = CONCURRENCY_BACKOFF_BASE_SECONDS, CONCURRENCY_BACKOFF_CAP_SECONDS
             ceiling = min(cap, base * 2**attempt)
             delay = random.uniform(ceiling / 2, ceiling)
+        if failure.project and self._pause_project is not None:
+            self._pause_project(now + delay)
         if now + delay > deadline:
             raise GmailUnavailable(
                 f"Gmail kept failing for {self.budget:.0f} seconds; last: {failure.reason}"

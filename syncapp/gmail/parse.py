@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from django.db.models import Field
+
 from syncapp.gmail.text import (
     BODY_TEXT_MAX,
     b64decode,
@@ -36,9 +38,17 @@ __all__ = [
 RECIPIENTS_MAX = 20_000
 ATTACHMENT_NAME_MAX = 255
 
-_ID_MAX = Message._meta.get_field("gmail_id").max_length
-_HISTORY_ID_MAX = Message._meta.get_field("history_id").max_length
-_LABEL_ID_MAX = Label._meta.get_field("label_id").max_length
+
+def _max_length(field: Field) -> int:
+    """The length of a CharField column."""
+    if field.max_length is None:
+        raise TypeError(f"{field} has no max_length")
+    return field.max_length
+
+
+_ID_MAX = _max_length(Message._meta.get_field("gmail_id"))
+_HISTORY_ID_MAX = _max_length(Message._meta.get_field("history_id"))
+_LABEL_ID_MAX = _max_length(Label._meta.get_field("label_id"))
 # PositiveIntegerField is a signed 32-bit column on PostgreSQL.
 _SIZE_MAX = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from syncapp.gmail.client import GmailClient, gmail_client_for
 from syncapp.gmail.errors import GmailError, ReconnectRequired
+from syncapp.gmail.ledger import QuotaSpent
 from syncapp.mailboxes import mailbox_mark_reconnect, mailbox_save_token
 from syncapp.models import SyncRun
 from syncapp.runs import RunLost, new_worker_id, sync_run_claim, sync_run_succeed
@@ -66,6 +67,8 @@ def sync_run_execute(
             client = client_factory(
                 run.mailbox, on_token_refresh=partial(_save_token, mailbox_id=run.mailbox_id)
             )
+            # A slice ends on a long wait for quota; syncing in-process (no limit) sleeps.
+            client.quota_may_yield = bool(limit)
             history_id = sync(recorder, client, kind=run.kind)
             recorder.stage = "finishing"
             sync_run_succeed(
@@ -75,19 +78,26 @@ def sync_run_execute(
                 history_id=history_id,
                 finished_at=timezone.now(),
             )
-        except SliceEnded:
-            sync_run_yield(
-                run_id=run_id,
-                worker=worker,
-                figures=recorder.figures,
-                checkpoint=recorder.checkpoint.as_json(),
-                kind=SyncRun.Kind.FULL if recorder.fell_back else None,
-            )
+        except (SliceEnded, QuotaSpent) as ended:
+            _end_slice(recorder, ended=ended)
         except RunLost as exc:
             logger.warning("run %s: stopped without writing more: %s", run_id, exc)
         except Exception as exc:
             _fail(run, worker=worker, exc=exc, stage=recorder.stage)
     return SyncRun.objects.get(pk=run_id)
+
+
+def _end_slice(recorder: RunRecorder, *, ended: SliceEnded | QuotaSpent) -> None:
+    """The slice's time is up, or its mailbox's quota is spent until `retry_at`."""
+    retry_at = ended.retry_at if isinstance(ended, QuotaSpent) else None
+    sync_run_yield(
+        run_id=recorder.run_id,
+        worker=recorder.worker,
+        figures=recorder.figures,
+        checkpoint=recorder.checkpoint.as_json(),
+        kind=SyncRun.Kind.FULL if recorder.fell_back else None,
+        next_slice_at=datetime.fromtimestamp(retry_at, UTC) if retry_at else None,
+    )
 
 
 def _fail(run: SyncRun, *, worker: str, exc: Exception, stage: str) -> None:

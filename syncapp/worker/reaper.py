@@ -23,7 +23,7 @@ from syncapp.dead import sync_runs_end_dead
 from syncapp.locks import one_at_a_time
 from syncapp.models import Mailbox, SyncRun, SyncRunQuerySet, WorkerProcess
 from syncapp.runs import sync_runs_start_many
-from syncapp.slices import sync_runs_continue
+from syncapp.slices import sync_runs_continue, sync_runs_due
 from syncapp.sql import update_returning
 from syncapp.storage import DELETE_CHUNK
 
@@ -36,7 +36,7 @@ FORGET_WORKERS_AFTER = timedelta(days=1)
 @dataclass
 class ReapReport:
     ended: list[int] = field(default_factory=list)
-    # Interrupted or whose task was lost, and queued again: they go on.
+    # Interrupted, whose task was lost, or whose quota refilled, and queued: they go on.
     continued: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
     # Another process or thread was doing a pass: this one did nothing.
@@ -49,7 +49,7 @@ def sync_runs_reap(*, now: datetime | None = None) -> ReapReport:
         if not held:
             return ReapReport(skipped=True)
         ended = sync_runs_end_dead(now=now)
-        continued = sync_runs_continue(now=now)
+        continued = sync_runs_continue(now=now) + sync_runs_due(now=now)
         return ReapReport(ended=ended, continued=continued, retried=sync_runs_retry_due(now=now))
 
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncapp', '0010_run_cancelled'),
+        ('syncapp', '0011_run_cancelled'),
     ]
 
     operations = [

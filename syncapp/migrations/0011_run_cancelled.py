@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncapp', '0009_encrypt_tokens'),
+        ('syncapp', '0010_quota_ledger'),
     ]
 
     operations = [

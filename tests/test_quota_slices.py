@@ -1,0 +1,103 @@
+"""A spent quota ends the slice instead of sleeping: the next slice is due when the
+quota refills, and the upkeep pass queues it then. Time is a fake clock."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from syncapp.gmail.client import gmail_client_for
+from syncapp.gmail.failures import Failure
+from syncapp.gmail.ledger import Limits, MemoryLedger, QuotaSpent
+from syncapp.models import SyncRun
+from syncapp.runs import sync_run_start
+from syncapp.slices import sync_runs_due
+from syncapp.worker.execute import sync_run_execute
+from tests.support.clock import FakeClock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# One batch of 50 messages.get spends a user's whole burst (250 units).
+TIGHT = Limits(user_per_minute=6000, project_per_minute=1_200_000, daily_budget=80_000_000)
+
+
+def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_when_due(
+    emulate, alice_mailbox, enqueued
+):
+    emulate(email=alice_mailbox.email, messages=120, seed=5)
+    clock = FakeClock(start=time.time())
+    ledger = MemoryLedger(limits=TIGHT)
+    # Another worker has spent this user's next 20 seconds of quota.
+    assert ledger.take(user=alice_mailbox.email, units=2000, now=clock.time()).granted
+    factory = partial(gmail_client_for, ledger=ledger, clock=clock.time, sleep=clock.sleep)
+    run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
+
+    sync_run_execute(run_id=run.pk, client_factory=factory, slice_seconds=300)
+
+    run.refresh_from_db()
+    assert (run.status, run.worker) == (SyncRun.Status.RUNNING, "")
+    assert run.next_slice_at is not None
+    assert run.next_slice_at > datetime.now(UTC), "due when the quota refills, not at once"
+    assert enqueued == [], "nothing queued before the quota refills"
+    assert sync_runs_due(now=run.next_slice_at - timedelta(seconds=1)) == []
+    assert sync_runs_due(now=run.next_slice_at) == [run.pk]
+    assert enqueued == [run.pk]
+    run.refresh_from_db()
+    assert (run.next_slice_at, run.queued_at is not None) == (None, True)
+
+
+def test_syncing_in_process_sleeps_through_a_spent_quota_and_finishes(
+    emulate, alice_mailbox, enqueued
+):
+    emulate(email=alice_mailbox.email, messages=120, seed=5)
+    clock = FakeClock(start=time.time())
+    started = clock.time()
+    ledger = MemoryLedger(limits=TIGHT)
+    assert ledger.take(user=alice_mailbox.email, units=2000, now=started).granted
+    factory = partial(gmail_client_for, ledger=ledger, clock=clock.time, sleep=clock.sleep)
+    run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
+
+    run = sync_run_execute(run_id=run.pk, client_factory=factory, slice_seconds=0)
+
+    assert run is not None and run.status == SyncRun.Status.SUCCEEDED, run and run.error
+    assert run.processed == 120
+    assert clock.time() - started >= 20, "it waited for the quota on the fake clock"
+
+
+def test_a_project_rate_limit_pauses_another_mailboxs_calls(alice_mailbox, bob_mailbox):
+    clock = FakeClock(start=time.time())
+    ledger = MemoryLedger(limits=TIGHT)
+    alice, bob = (
+        gmail_client_for(mailbox, on_token_refresh=print, ledger=ledger, clock=clock.time)
+        for mailbox in (alice_mailbox, bob_mailbox)
+    )
+    bob.quota_may_yield = True
+    message = "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'"
+    failure = Failure(True, f"rate limited ({message})", clock.time() + 30, project=True)
+
+    with pytest.raises(Exception):  # noqa: B017 - the wait fits no retry budget
+        alice._backoff.wait(0, failure, deadline=clock.time())
+    with pytest.raises(QuotaSpent) as spent:
+        bob._pay(1)
+
+    assert spent.value.reason == "the project is paused"
+    assert spent.value.retry_at == pytest.approx(clock.time() + 30)
+
+
+def test_the_daily_budget_ends_the_slice_until_the_next_utc_day(alice_mailbox):
+    clock = FakeClock(start=datetime(2026, 12, 1, 23, 0, tzinfo=UTC).timestamp())
+    ledger = MemoryLedger(limits=Limits(6000, 1_200_000, daily_budget=100))
+    client = gmail_client_for(
+        alice_mailbox, on_token_refresh=print, ledger=ledger, clock=clock.time
+    )
+    client.quota_may_yield = True
+    client._pay(100)
+
+    with pytest.raises(QuotaSpent) as spent:
+        client._pay(5)
+
+    assert spent.value.reason == "the daily budget is spent"
+    assert spent.value.retry_at == datetime(2026, 12, 2, tzinfo=UTC).timestamp()
