@@ -36,6 +36,7 @@ class RunFailure(models.TextChoices):
     RECONNECT = "reconnect", "Access to Gmail was revoked"
     GMAIL_REFUSED = "gmail_refused", "Gmail refused a request"
     RELEASED = "released", "Released by hand"
+    CANCELLED = "cancelled", "Cancelled"
     ERROR = "error", "Unexpected error"
 
 

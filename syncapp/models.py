@@ -176,7 +176,7 @@ class SyncRun(models.Model):
     processed_at_interruption = models.PositiveIntegerField(default=0)
     last_interruption = models.CharField(max_length=500, blank=True)
     # Set when a slice ended on a spent Gmail quota: its next slice is queued by the
-    # upkeep pass once this moment comes (syncapp.slices.sync_runs_due), not at once.
+    # upkeep pass once this moment comes (syncapp.slices.sync_runs_continue), not at once.
     next_slice_at = models.DateTimeField(null=True, blank=True)
 
     objects = SyncRunQuerySet.as_manager()
@@ -194,7 +194,7 @@ class SyncRun(models.Model):
             models.Index(
                 fields=["retry_at"], condition=Q(retry_at__isnull=False), name="syncrun_retry_due"
             ),
-            # The upkeep pass's scan for runs whose next slice is due (sync_runs_due).
+            # The upkeep pass's scan for runs whose next slice is due (sync_runs_continue).
             models.Index(
                 fields=["next_slice_at"],
                 condition=Q(next_slice_at__isnull=False),
@@ -292,6 +292,9 @@ class WorkerProcess(models.Model):
     idle_since = models.DateTimeField(null=True, blank=True)
 
     objects = WorkerProcessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "worker processes"
 
     def __str__(self) -> str:
         return self.name

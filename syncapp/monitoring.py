@@ -80,6 +80,8 @@ class Figure:
     value: str
     threshold: str
     bad: bool
+    # What it means when it is red, and what to do about it.
+    when_red: str = ""
 
 
 def runbook_figures(health: Health, *, units_today: int, daily_budget: int) -> list[Figure]:
@@ -94,19 +96,37 @@ def runbook_figures(health: Health, *, units_today: int, daily_budget: int) -> l
             "no runs" if rate is None else f"{rate:.1%}",
             f"at least {SUCCESS_RATE_MIN:.0%}",
             rate is not None and rate < SUCCESS_RATE_MIN,
+            "Many syncs end FAILED. Open the failed runs in the admin (filter by failure): "
+            "gmail_unavailable or gmail_refused point at Gmail or the quota, reconnect at "
+            "revoked accounts (their owners must reconnect), database at the database, "
+            "error at a bug (read the log for the run's id). Cancelled runs count as failed.",
         ),
         Figure(
             "Average duration (24 h)",
             "no runs" if duration is None else f"{duration:.0f} s",
             f"at most {AVG_DURATION_MAX_SECONDS // 60} min",
             duration is not None and duration > AVG_DURATION_MAX_SECONDS,
+            "Syncs are slow. Check that workers are not all busy (queued runs waiting), that "
+            'Gmail is not answering 429s (the log says "Retry after"), and the database\'s '
+            "load; add workers (syncworkers --workers) if runs queue up.",
         ),
-        Figure("Stuck runs", str(health.stuck), "none", health.stuck > STUCK_MAX),
+        Figure(
+            "Stuck runs",
+            str(health.stuck),
+            "none",
+            health.stuck > STUCK_MAX,
+            "Runs that can no longer end by themselves. The reaper ends them every minute; "
+            "if they stay, check that the schedule runs (ensure_schedules) and a worker is "
+            "alive, then run manage.py release_stuck_runs, or release them in the admin.",
+        ),
         Figure(
             "Error rate (24 h)",
             "no runs" if error_rate is None else f"{error_rate:.1%}",
             f"at most {ERROR_RATE_MAX:.0%}",
             error_rate is not None and error_rate > ERROR_RATE_MAX,
+            "As for the success rate: look at the failures in the admin, the most frequent "
+            "first. Failures that retry by themselves (worker_lost, task_lost, "
+            "gmail_unavailable, database) usually mean workers were killed or Gmail was down.",
         ),
         Figure(
             "Gmail units today (UTC)",

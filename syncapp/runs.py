@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -177,17 +178,29 @@ def sync_run_enqueue(*, run_id: int, lane: queue.Lane | None = None) -> None:
 
 def sync_runs_enqueue(run_ids: list[int], *, lane: queue.Lane | None = None) -> None:
     """Hand runs' next slices to the workers, each in its lane unless `lane` says
-    otherwise: one query for their lanes, one send each, one UPDATE."""
+    otherwise: one query for their lanes, then as sync_runs_enqueue_in."""
     if lane is None:
-        rows = SyncRun.objects.filter(pk__in=run_ids).values_list(
-            "pk", "trigger", "kind", "slices"
-        )
-        lanes = {
-            pk: sync_run_lane(trigger=trigger, kind=kind, slices=slices)
-            for pk, trigger, kind, slices in rows
-        }
+        rows = SyncRun.objects.filter(pk__in=run_ids).values_list(*LANE_FIELDS)
+        sync_runs_enqueue_in(lanes_of(rows))
     else:
-        lanes = dict.fromkeys(run_ids, lane)
+        sync_runs_enqueue_in(dict.fromkeys(run_ids, lane))
+
+
+# What a run's lane depends on, with its id first: see lanes_of.
+LANE_FIELDS = ["pk", "trigger", "kind", "slices"]
+
+
+def lanes_of(rows: Iterable[tuple[Any, ...]]) -> dict[int, queue.Lane]:
+    """Each run's lane, from rows of LANE_FIELDS."""
+    return {
+        pk: sync_run_lane(trigger=trigger, kind=kind, slices=slices)
+        for pk, trigger, kind, slices in rows
+    }
+
+
+def sync_runs_enqueue_in(lanes: dict[int, queue.Lane]) -> None:
+    """Hand runs' next slices to the workers, each in the lane given: one send each,
+    one UPDATE."""
     sent: dict[int, tuple[str, str]] = {}
     for run_id, run_lane in lanes.items():
         try:

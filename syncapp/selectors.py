@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Left
+from django.db.models.functions import Coalesce, Left
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     # The models as the selectors return them, with what they annotate.
     class RunAnnotations(TypedDict):
         workers_alive: bool
+        # A later run of the mailbox exists: this one is history, not to be retried.
+        superseded: bool
+        # How far the run it continues had got: a retry starts there.
+        started_from: int
 
     class MailboxAnnotations(TypedDict):
         message_count: int
@@ -54,11 +58,22 @@ def _workers_alive() -> Exists:
     return Exists(WorkerProcess.objects.alive(now=timezone.now()))
 
 
+def _superseded() -> Exists:
+    """Whether the mailbox has a later run than this one."""
+    later = SyncRun.objects.filter(mailbox_id=OuterRef("mailbox_id"), pk__gt=OuterRef("pk"))
+    return Exists(later)
+
+
+def _started_from() -> Coalesce:
+    """How many messages the run a retry continues had been through (0 for a first run)."""
+    return Coalesce(F("retry_of__processed"), Value(0))
+
+
 def mailbox_list_for_user(*, user: User) -> list[AnnotatedMailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
-    latest = SyncRun.objects.annotate(workers_alive=_workers_alive()).order_by(
-        "-created_at", "-id"
-    )[:1]
+    latest = SyncRun.objects.annotate(
+        workers_alive=_workers_alive(), superseded=_superseded(), started_from=_started_from()
+    ).order_by("-created_at", "-id")[:1]
     return list(
         Mailbox.objects.filter(owner=user)
         .annotate(message_count=Count("messages"))
@@ -96,7 +111,11 @@ def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
     try:
         return (
             SyncRun.objects.select_related("mailbox")
-            .annotate(workers_alive=_workers_alive())
+            .annotate(
+                workers_alive=_workers_alive(),
+                superseded=_superseded(),
+                started_from=_started_from(),
+            )
             .get(pk=run_id, mailbox__owner=user)
         )
     except SyncRun.DoesNotExist:
@@ -104,7 +123,9 @@ def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
 
 
 def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[AnnotatedRun]:
-    runs = mailbox.runs.annotate(workers_alive=_workers_alive())
+    runs = mailbox.runs.annotate(
+        workers_alive=_workers_alive(), superseded=_superseded(), started_from=_started_from()
+    )
     return list(runs.order_by("-created_at", "-id")[:limit])
 
 

@@ -31,8 +31,15 @@ from django.utils import timezone
 from syncapp.dead import lapsed, last_heartbeat, stalled, stalled_error, task_lost
 from syncapp.figures import RunFigures
 from syncapp.models import SyncRun
-from syncapp.runs import sync_run_enqueue, sync_run_fail, sync_run_owned, sync_runs_enqueue
-from syncapp.sql import update_returning
+from syncapp.runs import (
+    LANE_FIELDS,
+    lanes_of,
+    sync_run_enqueue,
+    sync_run_fail,
+    sync_run_owned,
+    sync_runs_enqueue_in,
+)
+from syncapp.sql import update_returning_rows
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +55,7 @@ def sync_run_yield(
 ) -> bool:
     """End this slice: save where the run is, let go of it and queue the next slice,
     at once or, with `next_slice_at` (the mailbox's quota is spent until then), by
-    the upkeep pass once it is due (sync_runs_due).
+    the upkeep pass once it is due (sync_runs_continue).
 
     False when the run was no longer this worker's (released meanwhile).
     """
@@ -77,15 +84,25 @@ def sync_run_yield(
     return True
 
 
+def slice_due(*, now: datetime) -> Q:
+    """Runs that waited for their quota, whose next slice is due."""
+    return Q(status=SyncRun.Status.RUNNING, worker="", next_slice_at__lte=now)
+
+
 def sync_runs_due(*, now: datetime) -> list[int]:
     """Queue the next slice of the runs that waited for their quota and are due:
     one UPDATE, whatever the number of runs; returns the ids queued."""
-    due = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, worker="", next_slice_at__lte=now)
-    queued = update_returning(due, next_slice_at=None, queued_at=now)
-    if queued:
-        transaction.on_commit(partial(sync_runs_enqueue, queued))
-        logger.info("runs %s: quota refilled, next slices queued", queued)
-    return queued
+    rows = update_returning_rows(
+        SyncRun.objects.filter(slice_due(now=now)),
+        LANE_FIELDS,
+        next_slice_at=None,
+        queued_at=now,
+    )
+    lanes = lanes_of(rows)
+    if lanes:
+        transaction.on_commit(partial(sync_runs_enqueue_in, lanes))
+        logger.info("runs %s: quota refilled, next slices queued", list(lanes))
+    return list(lanes)
 
 
 def sync_run_take_due(*, now: datetime, full_only: bool) -> int | None:
@@ -94,7 +111,7 @@ def sync_run_take_due(*, now: datetime, full_only: bool) -> int | None:
     as sync_runs_due, for one run; the worker then claims it (sync_run_claim).
     `full_only`: full syncs' slices only (the bulk lane's work). None when none is due.
     """
-    due = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, worker="", next_slice_at__lte=now)
+    due = SyncRun.objects.filter(slice_due(now=now))
     if full_only:
         due = due.filter(kind=SyncRun.Kind.FULL)
     for run_id in due.order_by("next_slice_at").values_list("pk", flat=True)[:3]:
@@ -136,14 +153,18 @@ def sync_run_interrupt(
 
 def sync_runs_continue(*, now: datetime) -> list[int]:
     """Queue again what waits for nothing: runs whose slice's lease lapsed (their
-    worker died: an interruption) and runs whose queued task was lost. One UPDATE,
-    whatever the number of runs; returns the ids queued again."""
+    worker died: an interruption), runs whose queued task was lost, and runs whose
+    quota has refilled. One UPDATE, whatever the number of runs; returns the ids
+    queued."""
     interrupted = lapsed(now=now) & ~stalled()
+    due = slice_due(now=now)
     fields = interruption_fields(reason=last_heartbeat(), now=now)
-    again = update_returning(
-        SyncRun.objects.filter(interrupted | task_lost(now=now)),
+    rows = update_returning_rows(
+        SyncRun.objects.filter(interrupted | task_lost(now=now) | due),
+        LANE_FIELDS,
         worker="",
         queued_at=now,
+        next_slice_at=Case(When(due, then=Value(None)), default=F("next_slice_at")),
         **{
             name: Case(
                 When(interrupted, then=value),
@@ -154,11 +175,14 @@ def sync_runs_continue(*, now: datetime) -> list[int]:
             if name not in ("worker", "queued_at")
         },
     )
-    if again:
+    lanes = lanes_of(rows)
+    if lanes:
         # One statement, so no transaction of its own: queued once it is committed.
-        transaction.on_commit(partial(sync_runs_enqueue, again))
-        logger.warning("runs %s queued again (interrupted, or their task was lost)", again)
-    return again
+        transaction.on_commit(partial(sync_runs_enqueue_in, lanes))
+        logger.warning(
+            "runs %s queued again (interrupted, task lost, or quota refilled)", list(lanes)
+        )
+    return list(lanes)
 
 
 def _field(name: str) -> Field[Any, Any]:

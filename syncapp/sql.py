@@ -14,6 +14,14 @@ from django.utils import timezone
 def update_returning(queryset: models.QuerySet[Any], **values: object) -> list[int]:
     """`update(**values)` as one `UPDATE ... RETURNING id`: the ids of the rows
     it changed (PostgreSQL, and SQLite from 3.35)."""
+    return [row[0] for row in update_returning_rows(queryset, ["pk"], **values)]
+
+
+def update_returning_rows(
+    queryset: models.QuerySet[Any], fields: list[str], **values: object
+) -> list[tuple[Any, ...]]:
+    """`update(**values)` as one `UPDATE ... RETURNING`: of each row it changed,
+    the values of `fields` (concrete fields, or "pk") as they are after the update."""
     query = queryset.query.chain(UpdateQuery)
     assert isinstance(query, UpdateQuery)
     query.add_update_values(values)
@@ -21,10 +29,16 @@ def update_returning(queryset: models.QuerySet[Any], **values: object) -> list[i
     sql, params = compiler.as_sql()
     if not sql:
         return []
-    pk = compiler.quote_name_unless_alias(str(queryset.model._meta.pk.column))
+    meta = queryset.model._meta
+    columns = [
+        compiler.quote_name_unless_alias(
+            str(meta.pk.column if name == "pk" else meta.get_field(name).column)
+        )
+        for name in fields
+    ]
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {pk}", params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"{sql} RETURNING {', '.join(columns)}", params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def insert_from(

@@ -14,7 +14,7 @@ from syncapp.gmail.failures import Failure
 from syncapp.gmail.ledger import Limits, MemoryLedger, QuotaSpent
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
-from syncapp.slices import sync_runs_due
+from syncapp.slices import sync_runs_continue
 from syncapp.worker.execute import sync_run_execute
 from tests.support.clock import FakeClock
 
@@ -47,8 +47,8 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     assert abs((run.next_slice_at - full_again).total_seconds()) < 0.5
     assert clock.time() - started < 0.5, "it slept no more than a fraction of a second"
     assert enqueued == [], "nothing queued before the quota refills"
-    assert sync_runs_due(now=run.next_slice_at - timedelta(seconds=1)) == []
-    assert sync_runs_due(now=run.next_slice_at) == [run.pk]
+    assert sync_runs_continue(now=run.next_slice_at - timedelta(seconds=1)) == []
+    assert sync_runs_continue(now=run.next_slice_at) == [run.pk]
     assert enqueued == [run.pk]
     run.refresh_from_db()
     assert (run.next_slice_at, run.queued_at is not None) == (None, True)

@@ -86,3 +86,35 @@ def test_a_retry_continues_from_the_dead_runs_checkpoint(emulate, alice_mailbox,
     listed = [r for r in emulator.request_log if r.method == "messages.list"]
     assert len(listed) == 2, "the retry listed from the start instead of its checkpoint"
     assert Message.objects.count() == 1200
+
+
+def test_a_retrys_counts_are_its_own_and_add_up_with_the_dead_runs(
+    emulate, alice_mailbox, settings
+):
+    settings.GMAIL_BATCH_SIZE = 10
+    settings.SYNC_PROGRESS_INTERVAL_SECONDS = 0
+    emulate(email=alice_mailbox.email, messages=1200, seed=9)
+    run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
+
+    class WorkerKilled(BaseException):
+        pass
+
+    def die_in_the_second_page(progress):
+        if progress.processed >= 620:
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        sync_run_execute(run_id=run.pk, observer=die_in_the_second_page)
+    stored_by_the_dead_run = Message.objects.count()
+    sync_run_fail(run_id=run.pk, worker=None, error="The worker died", failure="worker_lost")
+    dead = SyncRun.objects.get(pk=run.pk)
+
+    retry, _ = sync_run_start(
+        mailbox=alice_mailbox, trigger=SyncRun.Trigger.RETRY, enqueue=False, resume=dead
+    )
+    finished = sync_run_execute(run_id=retry.pk)
+
+    assert finished.status == SyncRun.Status.SUCCEEDED, finished.error
+    assert finished.new_count == 1200 - stored_by_the_dead_run
+    assert dead.new_count + finished.new_count <= 1200
+    assert finished.new_count <= finished.processed == finished.total == 1200

@@ -24,6 +24,9 @@ class Checkpoint:
     page_token: str | None = None
     listed: int = 0
     figures: RunFigures | None = None
+    # The run whose figures those are: a retry (another run) takes over only the
+    # position (processed, total), and counts what it changes itself.
+    figures_of_run: int | None = None
     # Where the next incremental sync starts: read before the listing began.
     start_history_id: str = ""
     # Messages stored before this sync were seen: their labels may be old.
@@ -38,6 +41,7 @@ class Checkpoint:
             page_token=data.get("page_token"),
             listed=int(data.get("listed", 0)),
             figures=RunFigures.from_dict(counts) if counts else None,
+            figures_of_run=data.get("counts_of_run"),
             start_history_id=data.get("start_history_id", ""),
             had_known=bool(data.get("had_known", False)),
         )
@@ -48,6 +52,8 @@ class Checkpoint:
             data.update(mark=self.mark, page_token=self.page_token, listed=self.listed)
             if self.figures is not None:
                 data["counts"] = self.figures.as_dict()
+                if self.figures_of_run is not None:
+                    data["counts_of_run"] = self.figures_of_run
             if self.start_history_id:
                 data["start_history_id"] = self.start_history_id
             if self.had_known:
@@ -61,5 +67,18 @@ class Checkpoint:
         self.page_token = None
         self.listed = 0
         self.figures = None
+        self.figures_of_run = None
         self.start_history_id = ""
         self.had_known = False
+
+    def figures_for(self, run_id: int) -> RunFigures:
+        """The figures a run continuing from here starts with.
+
+        The same run (its next slice) goes on with its own figures; another run (a
+        retry) starts where the listing was, with nothing new, updated or deleted
+        yet: what the run it continues changed stays that run's.
+        """
+        saved = self.figures or RunFigures()
+        if self.figures_of_run == run_id:
+            return saved.snapshot()
+        return RunFigures(processed=saved.processed, total=max(saved.total, saved.processed))

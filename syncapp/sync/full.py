@@ -29,8 +29,8 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
     if checkpoint.phase != "full" or not checkpoint.mark:
         checkpoint.start_full()
     elif checkpoint.figures is not None:
-        # A retry: continue from the page the dead run was on, with its figures then.
-        recorder.figures = checkpoint.figures.snapshot()
+        # A next slice or a retry: continue from the page where the listing was.
+        recorder.figures = checkpoint.figures_for(recorder.run_id)
     mark = checkpoint.mark
 
     if not checkpoint.start_history_id:
@@ -46,6 +46,7 @@ def full_sync(recorder: Recorder, client: GmailClient) -> str:
     while True:
         checkpoint.page_token, checkpoint.listed = page_token, listed
         checkpoint.figures = figures.snapshot()
+        checkpoint.figures_of_run = recorder.run_id
         # Every slice lists at least one page, so that each one makes progress.
         if pages and recorder.slice_over():
             raise SliceEnded()

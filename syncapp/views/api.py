@@ -3,6 +3,7 @@
     POST /api/sync/      {"mailbox": "<address>", "full": false}, both optional
                          -> {"run": {...}}: 202 for a new run, 200 for the active one
     GET  /api/runs/<id>/ -> {"run": {...}}
+    POST /api/runs/<id>/cancel/ -> {"run": {...}}: 200 once cancelled, 409 when it had ended
 
 Errors answer {"error": "..."} with 400 (a malformed request), 401 (not signed
 in), 404 (no such mailbox or run, or someone else's, or no such URL), 405 (another
@@ -31,6 +32,7 @@ from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.selectors import mailbox_find_for_user, run_get_for_user
+from syncapp.stopping import RunAlreadyEnded, sync_run_cancel
 from syncapp.throttle import sync_start_throttle
 from syncapp.views.common import HtmxHttpRequest
 from syncapp.views.presenters import run_error_sentence
@@ -180,3 +182,19 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> JsonResponse:
     except Http404:
         return error(HTTPStatus.NOT_FOUND, "No such run.")
     return JsonResponse({"run": run_json(run)})
+
+
+@api_methods("POST")
+@api_login_required
+def run_cancel(request: HtmxHttpRequest, run_id: int) -> JsonResponse:
+    try:
+        run = run_get_for_user(user=request.user, run_id=run_id)
+    except Http404:
+        return error(HTTPStatus.NOT_FOUND, "No such run.")
+    try:
+        cancelled = sync_run_cancel(run=run, by=request.user.get_username())
+    except RunAlreadyEnded as exc:
+        response = JsonResponse({"error": str(exc), "run": run_json(exc.run)})
+        response.status_code = HTTPStatus.CONFLICT
+        return response
+    return JsonResponse({"run": run_json(cancelled)})

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import Mailbox, SyncRun
@@ -64,4 +64,6 @@ def mailbox_sync(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     if not request.htmx:
         return redirect("dashboard")
     # Read back with what the partial shows about the workers.
-    return render_progress(request, run_get_for_user(user=request.user, run_id=run.pk))
+    response = render_progress(request, run_get_for_user(user=request.user, run_id=run.pk))
+    # The mailbox's head shows the sync as running (a busy Sync button).
+    return trigger_client_event(response, f"mailbox-{mailbox.pk}-run-started")

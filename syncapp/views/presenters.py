@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 # A run waiting longer than this behind busy workers says so.
 WORKER_AWAITED_SECONDS = 30
+# Speed and time left are shown once the run has gone this long: before, the
+# first batches (and the setup before them) make them jump about.
+RATE_SETTLE_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +37,29 @@ class RunProgress:
 
     @property
     def rate(self) -> float | None:
-        """Messages per second since the run started."""
-        if not self.run.processed or self.elapsed_seconds <= 0:
+        """Messages per second this run has gone through since it started, once settled.
+
+        What the run it continues had already been through (a retry starts where
+        that run stopped) is not this run's speed.
+        """
+        done = self.run.processed - self.run.started_from
+        if done <= 0 or self.elapsed_seconds < RATE_SETTLE_SECONDS:
             return None
-        return self.run.processed / self.elapsed_seconds
+        return done / self.elapsed_seconds
 
     @property
     def rate_text(self) -> str:
         rate = self.rate
         if rate is None:
-            return "—"
-        return f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+            return "measuring…"
+        return f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
 
     @property
     def time_left_text(self) -> str:
         rate = self.rate
         if rate is None or self.run.total <= self.run.processed:
             return "—"
-        return "about " + human_duration((self.run.total - self.run.processed) / rate)
+        return "about " + rough_duration((self.run.total - self.run.processed) / rate)
 
     @property
     def error_text(self) -> str:
@@ -100,6 +108,15 @@ def run_error_sentence(run: SyncRun) -> str:
     if sentence is None:
         return run.error
     return f"{sentence} It has been logged for the administrator; Retry continues from there."
+
+
+def rough_duration(seconds: float) -> str:
+    """An estimate, steady from one poll to the next: 5 s steps, then whole minutes."""
+    if seconds < 60:
+        return f"{max(5, 5 * round(seconds / 5))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return human_duration(seconds)
 
 
 def human_duration(seconds: float) -> str:

@@ -1,7 +1,8 @@
-"""A run's live progress (the htmx poll), its retry, and a mailbox's run history."""
+"""A run's live progress (the htmx poll), its retry and cancel, and a mailbox's run history."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,7 @@ from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.selectors import mailbox_get_for_user, run_get_for_user, run_list_for_mailbox
+from syncapp.stopping import RunAlreadyEnded, sync_run_cancel
 from syncapp.views.common import HtmxHttpRequest
 from syncapp.views.presenters import RunProgress
 
@@ -82,6 +84,20 @@ def run_retry(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
         return redirect("run-progress", run_id=run.pk)
     # Read back with what the partial shows about the workers.
     return render_progress(request, run_get_for_user(user=request.user, run_id=run.pk))
+
+
+@require_POST
+@login_required
+def run_cancel(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
+    """Stop a waiting or running run; one that has just ended shows how it ended."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    # A run that ended first (a second click, a race with its end) is shown as it ended.
+    with suppress(RunAlreadyEnded):
+        sync_run_cancel(run=run, by=request.user.get_username())
+    if not request.htmx:
+        return redirect("run-progress", run_id=run.pk)
+    response = render_progress(request, run, status=HTMX_STOP_POLLING)
+    return trigger_client_event(response, f"mailbox-{run.mailbox_id}-run-ended")
 
 
 @require_GET

@@ -23,7 +23,7 @@ from syncapp.dead import sync_runs_end_dead
 from syncapp.locks import one_at_a_time
 from syncapp.models import Mailbox, SyncRun, SyncRunQuerySet, WorkerProcess
 from syncapp.runs import sync_runs_start_many
-from syncapp.slices import sync_runs_continue, sync_runs_due
+from syncapp.slices import sync_runs_continue
 from syncapp.sql import update_returning
 from syncapp.storage import DELETE_CHUNK
 
@@ -49,7 +49,7 @@ def sync_runs_reap(*, now: datetime | None = None) -> ReapReport:
         if not held:
             return ReapReport(skipped=True)
         ended = sync_runs_end_dead(now=now)
-        continued = sync_runs_continue(now=now) + sync_runs_due(now=now)
+        continued = sync_runs_continue(now=now)
         return ReapReport(ended=ended, continued=continued, retried=sync_runs_retry_due(now=now))
 
 

@@ -24,8 +24,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from syncapp.models import Mailbox, Message, SyncRun
+from syncapp.models import Mailbox, Message, SyncRun, WorkerProcess
 from tests.helpers import run_sync
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,10 +150,15 @@ def test_demo_clicks_sync_and_watches_the_bar_move_to_the_end_and_stop_polling(
     with page.expect_response("**/accounts/login/*") as login_page:
         sign_in(page, "demo", "demo")
     assert "script-src 'self'" in login_page.value.headers["content-security-policy"]
+    # Nothing to resync before the first sync.
+    expect(page.get_by_role("button", name="Full resync")).to_have_count(0)
     page.get_by_role("button", name="Sync", exact=True).click()
 
     bar = page.get_by_role("progressbar", name="Sync progress")
     expect(page.locator(".run--running")).to_be_visible()
+    # The Sync button is busy while the sync runs, and the head says so.
+    expect(page.get_by_role("button", name="Syncing…")).to_have_attribute("aria-busy", "true")
+    expect(page.locator(".mailbox__facts")).to_contain_text("Syncing now")
     page.wait_for_function("() => window.barValues.some(v => v > 0 && v < 100)")
     page.mouse.move(0, 0)
     page.screenshot(path=ARTIFACTS / "sync-running.png", animations="disabled")
@@ -166,6 +172,8 @@ def test_demo_clicks_sync_and_watches_the_bar_move_to_the_end_and_stop_polling(
     # The mailbox's own figures follow once the run has ended.
     expect(page.locator(".mailbox__count")).to_have_text(str(Message.objects.count()))
     expect(page.locator(".mailbox__facts")).to_contain_text("Last synced")
+    expect(page.get_by_role("button", name="Sync", exact=True)).to_be_enabled()
+    expect(page.get_by_role("button", name="Full resync")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "sync-finished.png", animations="disabled")
     values = page.evaluate("window.barValues")
     assert len(set(values)) >= 3, values
@@ -232,3 +240,34 @@ def test_hostile_messages_show_as_text_and_run_nothing(page, watched, emulate, a
     assert page.locator("main script, main img").count() == 0
     assert watched.dialogs == []
     assert watched.errors == []
+
+
+def test_a_person_cancels_a_running_sync_and_its_worker_stops_keeping_what_it_stored(
+    page, watched, emulate, start_cluster, settings
+):
+    # Slow enough that the run is still going when the button is clicked.
+    emulate(messages=400, latency_ms=300)
+    settings.GMAIL_QUOTA_UNITS_PER_MINUTE = 1_000_000
+    start_cluster(GMAIL_BATCH_SIZE="20", GMAIL_CONCURRENT_BATCHES="1")
+    call_command("demo_setup")
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, "demo", "demo")
+
+    page.get_by_role("button", name="Sync", exact=True).click()
+    expect(page.locator(".run--running .figures")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+
+    expect(page.locator(".run--failed")).to_contain_text("Cancelled by demo", timeout=5_000)
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    run = SyncRun.objects.get()
+    assert (run.status, run.failure) == (SyncRun.Status.FAILED, SyncRun.Failure.CANCELLED)
+    wait_for(
+        lambda: not WorkerProcess.objects.filter(run=run).exists(),
+        timeout=20,
+        what="the worker to let go of the cancelled run",
+    )
+    stored = Message.objects.count()
+    assert 0 < stored < 400
+    assert SyncRun.objects.count() == 1, "a cancelled run is not retried"
+    assert watched.errors == []
+    assert page.evaluate("window.cspViolations") == []

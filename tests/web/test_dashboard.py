@@ -171,3 +171,48 @@ def test_the_dashboard_warns_when_no_worker_runs_instead_of_a_bar_stuck_at_zero(
     html = alice_client.get("/").content.decode()
 
     assert "No sync worker is running; your sync is queued." in html
+
+
+def test_full_resync_is_offered_only_once_the_mailbox_has_been_synced(alice_client, alice_mailbox):
+    assert "Full resync" not in alice_client.get("/").content.decode()
+
+    Mailbox.objects.filter(pk=alice_mailbox.pk).update(history_id="1234")
+
+    assert "Full resync" in alice_client.get("/").content.decode()
+
+
+def test_during_a_run_the_head_says_syncing_now_with_a_busy_sync_button_and_refreshes(
+    alice_client, alice_mailbox, make_messages, make_run
+):
+    Mailbox.objects.filter(pk=alice_mailbox.pk).update(history_id="1234")
+    make_messages(alice_mailbox, 3)
+    make_run(alice_mailbox, SyncRun.Status.RUNNING, processed=3, total=10)
+
+    html = alice_client.get("/").content.decode()
+
+    assert "Never synced" not in html
+    assert '<strong class="mailbox__count">3</strong> messages so far' in html
+    assert "Syncing now" in html
+    assert re.search(r'aria-busy="true"[^>]*>Syncing…</button>', html)
+    assert "Full resync" not in html
+    assert re.search(r'hx-trigger="[^"]*every 3s"', html)
+
+
+def test_an_idle_head_does_not_poll_and_counts_have_thousands_separators(
+    alice_client, alice_mailbox, make_run
+):
+    make_run(alice_mailbox, SyncRun.Status.SUCCEEDED, processed=12345, total=12345, new_count=2000)
+
+    html = alice_client.get("/").content.decode()
+
+    assert "every 3s" not in html
+    assert "<strong>2,000</strong> new" in html
+    assert "(12,345 messages checked)" in html
+
+
+def test_starting_a_sync_tells_the_page_so_the_head_shows_it_running(
+    alice_client, alice_mailbox, enqueued
+):
+    response = alice_client.post(f"/mailboxes/{alice_mailbox.pk}/sync/", **HTMX)
+
+    assert f"mailbox-{alice_mailbox.pk}-run-started" in response["HX-Trigger"]

@@ -104,7 +104,7 @@ def test_a_running_run_shows_percent_counts_speed_and_time_left(
     assert 'aria-valuemin="0"' in html
     assert 'aria-valuemax="100"' in html
     assert "bar__fill--40" in html
-    assert "400</span> / 1000" in html
+    assert "400</span> / 1,000" in html
     assert "20 messages/s" in html
     assert "about 30 s" in html
     assert 'hx-trigger="every 1s"' in html
@@ -228,3 +228,39 @@ def test_bob_cannot_poll_alices_run(bob_client, alice_mailbox, make_run):
 
     assert poll(bob_client, run).status_code == 404
     assert bob_client.get(f"/runs/{run.pk}/progress/").status_code == 404
+
+
+def test_speed_and_time_left_wait_for_the_run_to_settle(alice_client, alice_mailbox, make_run):
+    run = make_run(
+        alice_mailbox,
+        Status.RUNNING,
+        processed=50,
+        total=1000,
+        percent=5,
+        started_at=timezone.now() - timedelta(seconds=2),
+    )
+
+    html = poll(alice_client, run).content.decode()
+
+    assert "measuring… messages/s" in html
+    assert "about" not in html
+
+
+def test_a_retrys_speed_counts_only_what_it_went_through_itself(
+    alice_client, alice_mailbox, make_run
+):
+    dead = make_run(alice_mailbox, Status.FAILED, processed=600, total=1000)
+    run = make_run(
+        alice_mailbox,
+        Status.RUNNING,
+        retry_of=dead,
+        processed=900,
+        total=1000,
+        percent=90,
+        started_at=timezone.now() - timedelta(seconds=20),
+    )
+
+    html = poll(alice_client, run).content.decode()
+
+    assert "15 messages/s" in html
+    assert "about 5 s" in html

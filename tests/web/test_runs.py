@@ -119,3 +119,31 @@ def test_the_history_lists_recent_runs_with_status_trigger_duration_counts_and_e
 
 def test_bob_cannot_see_alices_history(bob_client, alice_mailbox):
     assert bob_client.get(f"/mailboxes/{alice_mailbox.pk}/runs/").status_code == 404
+
+
+def test_a_failed_run_no_longer_offers_retry_once_a_later_run_has_run(
+    alice_client, alice_mailbox, make_run
+):
+    failed = make_run(alice_mailbox, SyncRun.Status.FAILED)
+    page = alice_client.get(f"/runs/{failed.pk}/progress/").content.decode()
+    assert f'action="/runs/{failed.pk}/retry/"' in page
+
+    make_run(alice_mailbox, SyncRun.Status.SUCCEEDED, retry_of=failed)
+
+    page = alice_client.get(f"/runs/{failed.pk}/progress/").content.decode()
+    assert "/retry/" not in page
+    assert "A later sync of this mailbox has run since" in page
+
+
+def test_the_history_shows_a_retry_as_the_continuation_of_the_run_it_resumed(
+    alice_client, alice_mailbox, make_run
+):
+    dead = make_run(alice_mailbox, SyncRun.Status.FAILED)
+    retry = make_run(
+        alice_mailbox, SyncRun.Status.SUCCEEDED, retry_of=dead, trigger=SyncRun.Trigger.RETRY
+    )
+
+    page = alice_client.get(f"/mailboxes/{alice_mailbox.pk}/runs/").content.decode()
+
+    row = page.split(f'id="history-run-{retry.pk}"')[1].split("</tr>")[0]
+    assert f'continues <a href="/runs/{dead.pk}/progress/">run {dead.pk}</a>' in row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from typing import Any, TextIO
 
@@ -11,11 +12,14 @@ from tqdm import tqdm
 
 from syncapp.figures import RunFigures
 from syncapp.mailboxes import MailboxNeedsReconnect
-from syncapp.models import Mailbox, RunKind, SyncRun
+from syncapp.models import Mailbox, Message, RunKind, SyncRun
 from syncapp.runs import sync_run_start
+from syncapp.stopping import RunAlreadyEnded, sync_run_cancel
 from syncapp.worker.execute import sync_run_execute
 
 FOLLOW_POLL_SECONDS = 0.5
+# What a shell returns for a command stopped by Ctrl-C (128 + SIGINT).
+CANCELLED_STATUS = 130
 
 
 class Command(BaseCommand):
@@ -78,9 +82,12 @@ class Command(BaseCommand):
         if options["enqueue"]:
             self.stdout.write(f"{mailbox.email}: run {run.pk} queued for the workers")
             return self._follow(run) if options["wait"] else None
-        with self._bar(mailbox) as bar:
-            # In the foreground the whole run is one slice: no task timeout to stay under.
-            finished = sync_run_execute(run_id=run.pk, observer=bar.show, slice_seconds=0)
+        try:
+            with self._bar(mailbox) as bar:
+                # In the foreground the whole run is one slice: no task timeout to stay under.
+                finished = sync_run_execute(run_id=run.pk, observer=bar.show, slice_seconds=0)
+        except KeyboardInterrupt:
+            self._cancel(run)
         if finished is None:
             # A worker took it between our insert and our claim.
             return self._follow(run)
@@ -88,15 +95,31 @@ class Command(BaseCommand):
         return finished
 
     def _follow(self, run: SyncRun) -> SyncRun:
-        with self._bar(run.mailbox) as bar:
-            while True:
-                run.refresh_from_db()
-                bar.show(RunFigures(processed=run.processed, total=run.total))
-                if not run.is_active:
-                    break
-                time.sleep(FOLLOW_POLL_SECONDS)
+        try:
+            with self._bar(run.mailbox) as bar:
+                while True:
+                    run.refresh_from_db()
+                    bar.show(RunFigures(processed=run.processed, total=run.total))
+                    if not run.is_active:
+                        break
+                    time.sleep(FOLLOW_POLL_SECONDS)
+        except KeyboardInterrupt:
+            self._cancel(run)
         self._summary(run)
         return run
+
+    def _cancel(self, run: SyncRun) -> None:
+        """Ctrl-C: the run ends cancelled (whichever process runs it), and so does the command."""
+        try:
+            run = sync_run_cancel(run=run, by=f"{getpass.getuser()} (Ctrl-C in syncmail)")
+        except RunAlreadyEnded:
+            self._summary(run)
+            raise CommandError("Interrupted after the run had ended", returncode=1) from None
+        kept = Message.objects.filter(mailbox_id=run.mailbox_id).count()
+        raise CommandError(
+            f"{run.mailbox.email}: run {run.pk} cancelled; the {kept} message(s) stored are kept",
+            returncode=CANCELLED_STATUS,
+        ) from None
 
     def _bar(self, mailbox: Mailbox) -> _ProgressBar:
         # tqdm draws with carriage returns: it needs the raw stream, which
