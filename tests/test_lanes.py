@@ -123,3 +123,22 @@ def test_a_click_starts_while_bulk_slices_fill_every_bulk_worker(
     assert bulk.status == SyncRun.Status.RUNNING, "the bulk run was still going"
     assert clicked.queue.endswith(".interactive")
     assert clicked.started_at - clicked.created_at < timedelta(seconds=20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_cluster_outlives_a_killed_syncworkers(start_cluster, queue_name, fast_timings):
+    workers = start_cluster(command=SYNCWORKERS, SYNC_LANES="True", Q_WORKERS="1")
+    wait_for(
+        lambda: WorkerProcess.objects.count() == len(Lane),
+        timeout=60,
+        what=lambda: f"a worker on every lane\n{workers.output()}",
+    )
+    pids = list(WorkerProcess.objects.values_list("pid", flat=True))
+
+    workers.kill()
+
+    wait_for(
+        lambda: not [pid for pid in pids if alive(pid)],
+        timeout=30,
+        what="the clusters to stop with the syncworkers that started them",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -65,7 +66,10 @@ class Supervisor:
         for lane, queue in self.queues.items():
             env = {**os.environ, "Q_CLUSTER_NAME": queue, "Q_WORKERS": str(self.workers)}
             self.clusters[lane] = subprocess.Popen(
-                [sys.executable, str(MANAGE_PY), "qcluster"], env=env, start_new_session=True
+                [sys.executable, str(MANAGE_PY), "qcluster"],
+                env=env,
+                start_new_session=True,
+                preexec_fn=_stop_with_parent,
             )
             logger.info("lane %s: qcluster %s serves %s", lane, self.clusters[lane].pid, queue)
 
@@ -92,6 +96,16 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In a cluster, before it starts: be sent SIGTERM when syncworkers dies, even
+    by SIGKILL, so that no cluster outlives it (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
