@@ -45,6 +45,7 @@ from tests.support.processes import stop_all  # noqa: E402
 class Sizes:
     quota_messages: int
     quota_seconds: float  # how long the quota sync takes at the ceiling
+    limits_messages: int
     storage_messages: int
     storage_rounds: int
     slice_messages: int
@@ -66,6 +67,7 @@ FULL = Sizes(
     # limit and call times are real too, so a faster scale would measure them.
     quota_messages=600,
     quota_seconds=30,
+    limits_messages=2000,
     storage_messages=5000,
     storage_rounds=3,
     slice_messages=10_000,
@@ -85,6 +87,7 @@ FULL = Sizes(
 QUICK = Sizes(
     quota_messages=300,
     quota_seconds=15,
+    limits_messages=1000,
     storage_messages=2000,
     storage_rounds=3,
     slice_messages=5000,
@@ -115,6 +118,7 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
         fleet,
         incremental,
         latency,
+        limits,
         memory,
         poll,
         progress,
@@ -131,6 +135,11 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             lambda: quota.quota_efficiency(
                 messages=sizes.quota_messages, seconds=sizes.quota_seconds, log_dir=log_dir
             ),
+        ),
+        Benchmark(
+            "limits",
+            ["concurrency_429s_per_1000_messages"],
+            lambda: limits.concurrency_refusals(messages=sizes.limits_messages, log_dir=log_dir),
         ),
         Benchmark(
             "storage",
@@ -207,6 +216,7 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
 
 NAMES = [
     "quota",
+    "limits",
     "storage",
     "slices",
     "incremental",
