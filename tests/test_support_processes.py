@@ -29,6 +29,12 @@ print(child.pid, flush=True)
 time.sleep(60)
 """
 
+# The same, with the child in a session (and process group) of its own, as syncworkers
+# starts its clusters.
+LEAVES_A_CHILD_IN_ITS_OWN_GROUP = LEAVES_A_CHILD.replace(
+    "stdout=subprocess.PIPE)", "stdout=subprocess.PIPE, start_new_session=True)"
+)
+
 
 def spawn(script: str, tmp_path, name: str = "child") -> Spawned:
     return Spawned([sys.executable, "-c", script], name=name, log_dir=tmp_path, stdio=True)
@@ -56,8 +62,9 @@ def test_kill_ends_the_process_as_a_crash_would(tmp_path):
 
 
 @pytest.mark.parametrize("end", ["stop", "kill"])
-def test_the_children_of_the_process_end_with_it(tmp_path, end):
-    parent = spawn(LEAVES_A_CHILD, tmp_path).start()
+@pytest.mark.parametrize("script", [LEAVES_A_CHILD, LEAVES_A_CHILD_IN_ITS_OWN_GROUP])
+def test_the_children_of_the_process_end_with_it(tmp_path, end, script):
+    parent = spawn(script, tmp_path).start()
     try:
         grandchild = int(parent.readline(timeout=10))
 

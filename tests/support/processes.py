@@ -166,6 +166,8 @@ class Spawned:
         process = self.process
         if process is None:
             return
+        # Children that lead groups of their own (syncworkers' clusters) are not in ours.
+        groups_started = _groups_led_by_children(process.pid)
         try:
             if grace is not None and process.poll() is None:
                 self._signal_group(signal.SIGTERM)
@@ -173,6 +175,9 @@ class Spawned:
                     process.wait(timeout=grace)
             # Even when the leader is gone: children it started may linger.
             self._signal_group(signal.SIGKILL)
+            for group in groups_started:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
             process.wait(timeout=REAP_SECONDS)
         finally:
             for stream in (process.stdin, process.stdout):
@@ -244,6 +249,19 @@ def stop_all() -> None:
         remaining = list(_live)
     for spawned in reversed(remaining):
         spawned.stop(grace=5.0)
+
+
+def _groups_led_by_children(parent: int) -> list[int]:
+    """Process groups that children of `parent` lead (started with a session of their own)."""
+    groups = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            pid = int(stat_file.parent.name)
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            ppid, pgid = int(fields[1]), int(fields[2])
+            if ppid == parent and pgid == pid:
+                groups.append(pid)
+    return groups
 
 
 def alive(pid: int) -> bool:
