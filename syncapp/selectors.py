@@ -53,6 +53,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+MAILBOX_TOKENS = ("mailbox__access_token", "mailbox__refresh_token")
+
+
 def _workers_alive() -> Exists:
     """Whether any sync worker is alive: annotated on runs, so pages need no query for it."""
     return Exists(WorkerProcess.objects.alive(now=timezone.now()))
@@ -111,6 +114,8 @@ def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
     try:
         return (
             SyncRun.objects.select_related("mailbox")
+            # A poll has no use for the OAuth tokens: not read, not decrypted.
+            .defer(*MAILBOX_TOKENS)
             .annotate(
                 workers_alive=_workers_alive(),
                 superseded=_superseded(),
