@@ -20,7 +20,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -60,14 +59,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return options
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
-    signal.signal(signal.SIGTERM, _interrupt)
+    environment.interrupt_on_signals()
     work_dir = Path(tempfile.mkdtemp(prefix="mailsync-chaos-"))
     log_dir = options.log_dir or work_dir
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +133,13 @@ def close_connections() -> None:
 
     with contextlib.suppress(Exception):
         connections.close_all()
+
+
+def interrupt_on_signals() -> None:
+    """SIGTERM and SIGHUP end a run as Ctrl-C does, so every child it started is stopped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)

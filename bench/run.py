@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -274,15 +273,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return options
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    environment.interrupt_on_signals()
     began = time.monotonic()
     work_dir = Path(tempfile.mkdtemp(prefix="mailsync-bench-"))
     postgres = None
