@@ -8,7 +8,8 @@ next three took.
 `poll_vs_trivial_ratio`: gunicorn (2 sync workers, `bench.settings`, whose
 URLconf adds /bench/trivial/: login_required, a two-byte answer) serving a
 PostgreSQL database that holds a signed-in user's RUNNING run. Threads of this
-process, each with its own keep-alive `http.client` connection, request the
+process, each with its own keep-alive `http.client` connection and the cookies a
+browser would send (session and CSRF, as the run's page set them), request the
 partial (or the trivial view) as fast as they are answered; requests/s of the
 partial over requests/s of the trivial view. The two alternate A B B A A B B A,
 after a short unmeasured warm-up of each. The load comes from this machine too: it
@@ -236,7 +237,7 @@ def _poll_throughput(
     *, url: str, migrate: bool, seconds: float, clients: int, workers: int, log_dir: Path
 ) -> list[Figure]:
     fixture = _prepare_database(url, migrate=migrate, log_dir=log_dir)
-    cookie = f"sessionid={fixture['sessionid']}"
+    cookie = fixture["cookie"]
     progress = progress_path(fixture["run_id"])
     port = _free_port()
     command = [

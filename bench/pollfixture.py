@@ -3,7 +3,8 @@
 Run in a child process with DATABASE_URL naming the database that gunicorn will
 serve (it may not be the harness's own). Creates a user with a mailbox and a
 RUNNING run that has made some progress, signs the user in, and prints one line
-of JSON: {"run_id": ..., "sessionid": ...}.
+of JSON: {"run_id": ..., "cookie": ...}, the cookies a browser would send with
+each poll (session and CSRF).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ def prepare(*, migrate: bool) -> dict:
     )
     client = web_client()
     client.force_login(mailbox.owner)
-    return {"run_id": run.pk, "sessionid": client.cookies["sessionid"].value}
+    # The page sets the CSRF cookie that a browser then sends with every poll.
+    page = client.get(f"/runs/{run.pk}/progress/")
+    if page.status_code != 200:
+        raise RuntimeError(f"the progress page answered {page.status_code}")
+    cookies = {name: client.cookies[name].value for name in ("sessionid", "csrftoken")}
+    return {"run_id": run.pk, "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 if __name__ == "__main__":

@@ -136,10 +136,11 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.WEB)
     # Set when an incremental run had to fall back to a full sync.
     fell_back_to_full = models.BooleanField(default=False)
-    # The run a retry continues from.
+    # The run a retry continues from, and how far that run had got (its speed starts there).
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    resumed_from = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

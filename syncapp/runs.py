@@ -73,12 +73,7 @@ def sync_run_start(
         logger.info("run %s is not the latest of mailbox %s: not resumed", resume.pk, mailbox.pk)
         resume = None
     if resume is not None:
-        extra = {
-            "kind": resume.kind,
-            "retry_of": resume,
-            "checkpoint": resume.checkpoint,
-            "attempt": resume.attempt + 1,
-        }
+        extra = _continuing(resume) | {"attempt": resume.attempt + 1}
     for _ in range(3):
         active = SyncRun.objects.active().filter(mailbox=mailbox).first()
         if active is not None:
@@ -88,7 +83,7 @@ def sync_run_start(
             # Never hand back a dead run: continue where it stopped instead.
             active.refresh_from_db()
             if resume is None:
-                extra = {"kind": active.kind, "retry_of": active, "checkpoint": active.checkpoint}
+                extra = _continuing(active)
             continue
         try:
             with transaction.atomic():
@@ -105,6 +100,16 @@ def sync_run_start(
             continue
         return run, True
     raise RuntimeError(f"could not start or find an active run for mailbox {mailbox.pk}")
+
+
+def _continuing(ended: SyncRun) -> dict[str, Any]:
+    """A new run's fields to go on from where an ended run stopped."""
+    return {
+        "kind": ended.kind,
+        "retry_of": ended,
+        "resumed_from": ended.processed,
+        "checkpoint": ended.checkpoint,
+    }
 
 
 def _hurry(waiting: SyncRun, *, trigger: str) -> None:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeAlias, TypedDict
+from functools import cache
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Left
+from django.db.models.functions import Left
 from django.http import Http404
 from django.utils import timezone
 
-from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess
+from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess, alive_cutoff
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
         workers_alive: bool
         # A later run of the mailbox exists: this one is history, not to be retried.
         superseded: bool
-        # How far the run it continues had got: a retry starts there.
-        started_from: int
 
     class MailboxAnnotations(TypedDict):
         message_count: int
@@ -56,27 +55,32 @@ _MICROSECOND = timedelta(microseconds=1)
 MAILBOX_TOKENS = ("mailbox__access_token", "mailbox__refresh_token")
 
 
-def _workers_alive() -> Exists:
+# The poll reads its run every second for every open page: the ORM compiles an
+# Exists subquery at about the cost of running a whole query, so these two are SQL.
+def _workers_alive(cutoff: datetime) -> RawSQL:
     """Whether any sync worker is alive: annotated on runs, so pages need no query for it."""
-    return Exists(WorkerProcess.objects.alive(now=timezone.now()))
+    workers = WorkerProcess._meta.db_table
+    return RawSQL(
+        f'EXISTS (SELECT 1 FROM "{workers}" WHERE "seen_at" >= %s)',
+        (cutoff,),
+        output_field=BooleanField(),
+    )
 
 
-def _superseded() -> Exists:
+def _superseded() -> RawSQL:
     """Whether the mailbox has a later run than this one."""
-    later = SyncRun.objects.filter(mailbox_id=OuterRef("mailbox_id"), pk__gt=OuterRef("pk"))
-    return Exists(later)
-
-
-def _started_from() -> Coalesce:
-    """How many messages the run a retry continues had been through (0 for a first run)."""
-    return Coalesce(F("retry_of__processed"), Value(0))
+    runs = SyncRun._meta.db_table
+    return RawSQL(
+        f'EXISTS (SELECT 1 FROM "{runs}" AS later WHERE later."mailbox_id" = "{runs}"."mailbox_id"'
+        f' AND later."id" > "{runs}"."id")',
+        (),
+        output_field=BooleanField(),
+    )
 
 
 def mailbox_list_for_user(*, user: User) -> list[AnnotatedMailbox]:
     """The user's mailboxes, each with `message_count` and `latest_runs` (0 or 1 run)."""
-    latest = SyncRun.objects.annotate(
-        workers_alive=_workers_alive(), superseded=_superseded(), started_from=_started_from()
-    ).order_by("-created_at", "-id")[:1]
+    latest = _runs_annotated().order_by("-created_at", "-id")[:1]
     return list(
         Mailbox.objects.filter(owner=user)
         .annotate(message_count=Count("messages"))
@@ -113,24 +117,54 @@ def run_get_for_user(*, user: User, run_id: int) -> AnnotatedRun:
     """The run, its mailbox and whether a worker is alive, in one query, if the user owns it."""
     try:
         return (
-            SyncRun.objects.select_related("mailbox")
-            # A poll has no use for the OAuth tokens: not read, not decrypted.
+            _runs_annotated()
+            .select_related("mailbox")
+            # Pages have no use for the OAuth tokens: not read, not decrypted.
             .defer(*MAILBOX_TOKENS)
-            .annotate(
-                workers_alive=_workers_alive(),
-                superseded=_superseded(),
-                started_from=_started_from(),
-            )
             .get(pk=run_id, mailbox__owner=user)
         )
     except SyncRun.DoesNotExist:
         raise Http404("No such run") from None
 
 
-def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[AnnotatedRun]:
-    runs = mailbox.runs.annotate(
-        workers_alive=_workers_alive(), superseded=_superseded(), started_from=_started_from()
+def run_poll_for_user(*, user: User, run_id: int) -> AnnotatedRun:
+    """The run as the progress poll reads it every second for every open page: as
+    `run_get_for_user` without the mailbox, by a statement the ORM compiled once.
+
+    Compiling it again for every poll cost more than the database took to answer it.
+    """
+    sql, order = _poll_statement()
+    values = {_POLL_RUN: run_id, _POLL_OWNER: user.pk, _POLL_CUTOFF: alive_cutoff(timezone.now())}
+    found = cast(
+        "list[AnnotatedRun]", list(SyncRun.objects.raw(sql, [values[name] for name in order]))
     )
+    if not found:
+        raise Http404("No such run")
+    return found[0]
+
+
+_POLL_RUN, _POLL_OWNER, _POLL_CUTOFF = "run", "owner", "cutoff"
+
+
+@cache
+def _poll_statement() -> tuple[str, tuple[str, ...]]:
+    """The poll's SQL, and which value each of its parameters takes (found by probes)."""
+    run, owner, cutoff = -1, -2, datetime(1970, 1, 2, tzinfo=UTC)
+    probes: dict[object, str] = {run: _POLL_RUN, owner: _POLL_OWNER, cutoff: _POLL_CUTOFF}
+    runs = _runs_annotated(cutoff=cutoff).filter(pk=run, mailbox__owner_id=owner)
+    sql, params = runs.order_by().query.sql_with_params()
+    return sql, tuple(probes[param] for param in params)
+
+
+def _runs_annotated(*, cutoff: datetime | None = None) -> QuerySet[AnnotatedRun]:
+    cutoff = alive_cutoff(timezone.now()) if cutoff is None else cutoff
+    runs = SyncRun.objects.annotate(workers_alive=_workers_alive(cutoff), superseded=_superseded())
+    # RawSQL annotations are untyped: say what they are.
+    return cast("QuerySet[AnnotatedRun]", runs)
+
+
+def run_list_for_mailbox(*, mailbox: Mailbox, limit: int = RUN_HISTORY_SIZE) -> list[AnnotatedRun]:
+    runs = _runs_annotated().filter(mailbox=mailbox)
     return list(runs.order_by("-created_at", "-id")[:limit])
 
 

@@ -155,9 +155,13 @@ def test_an_automatic_retry_of_a_revoked_mailbox_starts_nothing(alice_mailbox, e
 
 
 def test_an_automatic_retry_of_the_latest_run_continues_it(alice_mailbox, enqueued):
-    failed = ended(alice_mailbox, failure="worker_lost", checkpoint={"phase": "full"})
+    failed = ended(
+        alice_mailbox, failure="worker_lost", checkpoint={"phase": "full"}, processed=40, total=90
+    )
 
     retry = sync_run_retry(failed=failed)
 
     assert retry is not None
     assert (retry.retry_of, retry.attempt, retry.checkpoint) == (failed, 2, {"phase": "full"})
+    # Its speed is measured from where the failed run had got.
+    assert retry.resumed_from == 40

@@ -42,7 +42,7 @@ class RunProgress:
         What the run it continues had already been through (a retry starts where
         that run stopped) is not this run's speed.
         """
-        done = self.run.processed - self.run.started_from
+        done = self.run.processed - self.run.resumed_from
         if done <= 0 or self.elapsed_seconds < RATE_SETTLE_SECONDS:
             return None
         return done / self.elapsed_seconds

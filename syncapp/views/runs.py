@@ -17,7 +17,12 @@ from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRefresh, trigg
 from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import SyncRun
 from syncapp.runs import sync_run_start
-from syncapp.selectors import mailbox_get_for_user, run_get_for_user, run_list_for_mailbox
+from syncapp.selectors import (
+    mailbox_get_for_user,
+    run_get_for_user,
+    run_list_for_mailbox,
+    run_poll_for_user,
+)
 from syncapp.stopping import RunAlreadyEnded, sync_run_cancel
 from syncapp.views.common import HtmxHttpRequest
 from syncapp.views.presenters import RunProgress
@@ -47,18 +52,19 @@ def render_progress(
 @login_required
 @never_cache
 def run_progress(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
-    """The poll: three queries (session, user, run with its mailbox), no Gmail call.
+    """The poll: three queries (session, user, run; the page adds its mailbox), no Gmail call.
 
     A finished run answers 286 with a fragment without `hx-trigger`, so htmx 2
     stops on the status and htmx 4 because nothing triggers any more.
     """
-    run = run_get_for_user(user=request.user, run_id=run_id)
     if request.htmx:
+        run = run_poll_for_user(user=request.user, run_id=run_id)
         if run.is_active:
             return render_progress(request, run)
         response = render_progress(request, run, status=HTMX_STOP_POLLING)
         # The dashboard refreshes the mailbox's message count and last sync on this.
         return trigger_client_event(response, f"mailbox-{run.mailbox_id}-run-ended")
+    run = run_get_for_user(user=request.user, run_id=run_id)
     response = render(
         request, PROGRESS_TEMPLATE, {"progress": RunProgress(run=run, now=timezone.now())}
     )

@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import httplib2
 import pytest
+from django.http import Http404
 from django.utils import timezone
 from django_htmx.http import HTMX_STOP_POLLING
 
 from syncapp.models import SyncRun, WorkerProcess
+from syncapp.selectors import run_get_for_user, run_poll_for_user
 from tests.web import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -254,6 +256,7 @@ def test_a_retrys_speed_counts_only_what_it_went_through_itself(
         alice_mailbox,
         Status.RUNNING,
         retry_of=dead,
+        resumed_from=dead.processed,
         processed=900,
         total=1000,
         percent=90,
@@ -264,3 +267,30 @@ def test_a_retrys_speed_counts_only_what_it_went_through_itself(
 
     assert "15 messages/s" in html
     assert "about 5 s" in html
+
+
+@pytest.mark.parametrize(
+    "status", [Status.CREATED, Status.RUNNING, Status.SUCCEEDED, Status.FAILED]
+)
+def test_the_poll_reads_the_run_as_the_page_does(alice, alice_mailbox, make_run, status):
+    run = make_run(alice_mailbox, status, processed=5, total=10)
+    if not run.is_active:
+        make_run(alice_mailbox, Status.SUCCEEDED)  # a later run: the first is superseded
+    a_worker()
+
+    polled = run_poll_for_user(user=alice, run_id=run.pk)
+    paged = run_get_for_user(user=alice, run_id=run.pk)
+
+    fields = [field.attname for field in SyncRun._meta.concrete_fields]
+    assert [getattr(polled, name) for name in fields] == [getattr(paged, name) for name in fields]
+    assert (bool(polled.workers_alive), bool(polled.superseded)) == (
+        paged.workers_alive,
+        paged.superseded,
+    )
+
+
+def test_the_poll_does_not_find_bobs_run_for_alice(alice, bob_mailbox, make_run):
+    run = make_run(bob_mailbox, Status.RUNNING)
+
+    with pytest.raises(Http404):
+        run_poll_for_user(user=alice, run_id=run.pk)
