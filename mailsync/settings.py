@@ -86,9 +86,10 @@ DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'mailsync.sqlite3'
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 _SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 # Persistent connections, checked before reuse. A worker process holds at most
-# four: its main thread (the task), the run's heartbeat thread, the sync's
-# writer thread and the liveness thread (the heartbeat and writer threads close
-# theirs when the run ends). Behind PgBouncer in transaction mode set
+# three per slice it executes (the slice's thread, its heartbeat thread and the
+# sync's writer thread, which close theirs when the slice ends) and one for its
+# liveness thread: 4 for an interactive or incremental worker, 1 + 3 x
+# SYNC_SLICES_PER_WORKER for a bulk one. Behind PgBouncer in transaction mode set
 # CONN_MAX_AGE=0 and DISABLE_SERVER_SIDE_CURSORS=True (see README).
 DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 0 if _SQLITE else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -199,6 +200,9 @@ if SYNC_TASK_TIMEOUT_SECONDS <= SYNC_SLICE_SECONDS:
 # A run interrupted this many times in a row without progress (a message that
 # kills its worker, say) fails instead of looping forever.
 SYNC_MAX_INTERRUPTIONS = envint("SYNC_MAX_INTERRUPTIONS", 3, minimum=1)
+# A bulk worker process executes this many slices at once, each in its thread: a
+# slice mostly waits on Gmail, whose answers come at one mailbox's pace.
+SYNC_SLICES_PER_WORKER = envint("SYNC_SLICES_PER_WORKER", 4, minimum=1)
 SYNC_PROGRESS_INTERVAL_SECONDS = 1.0
 # A queued run fails when no worker has been alive for this long.
 SYNC_QUEUE_TIMEOUT_SECONDS = envint("SYNC_QUEUE_TIMEOUT_SECONDS", 600, minimum=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -23,6 +24,7 @@ from syncapp.scheduling import mailboxes_sync_all
 from syncapp.slices import sync_run_interrupt, sync_run_take_due
 from syncapp.worker.execute import sync_run_execute
 from syncapp.worker.liveness import executing, start_liveness
+from syncapp.worker.pool import serve_slices
 from syncapp.worker.reaper import sync_runs_prune, sync_runs_reap
 
 logger = logging.getLogger(__name__)
@@ -31,12 +33,15 @@ logger = logging.getLogger(__name__)
 def execute_sync_run(run_id: int) -> None:
     """Execute one slice of the run; then, while the task has time, the slices of
     runs whose quota has refilled (work stealing: the worker does not wait for the
-    upkeep pass to queue them)."""
+    upkeep pass to queue them). The bulk lane serves several at once."""
     began = time.monotonic()
-    taken: int | None = run_id
-    while taken is not None:
-        _execute_slice(taken)
-        taken = _take_due() if _time_for_another(since=began) else None
+    serve_slices(
+        first=run_id,
+        execute=_execute_slice,
+        take_due=_take_due,
+        may_take=partial(_time_for_another, since=began),
+        threads=settings.SYNC_SLICES_PER_WORKER if _serves_bulk() else 1,
+    )
 
 
 def _execute_slice(run_id: int) -> None:
@@ -58,10 +63,14 @@ def _time_for_another(*, since: float) -> bool:
 def _take_due() -> int | None:
     """A due run of this worker's lane: full syncs' slices in the bulk lane, any run
     when lanes are off, none in the other lanes."""
-    bulk = serving_queue() == lane_queue(Lane.BULK)
-    if not bulk:
+    if not _serves_bulk():
         return None
     return sync_run_take_due(now=timezone.now(), full_only=settings.SYNC_LANES)
+
+
+def _serves_bulk() -> bool:
+    """This worker serves the bulk lane: lanes are off, or it is that lane's worker."""
+    return serving_queue() == lane_queue(Lane.BULK)
 
 
 def _interrupted_by_timeout(*, run_id: int, worker: str) -> None:

@@ -35,6 +35,24 @@ def test_a_beat_while_executing_names_the_run_and_the_worker_is_not_idle(alice_m
     assert not WorkerProcess.objects.idle_since(timezone.now(), now=timezone.now()).exists()
 
 
+def test_a_worker_executing_several_slices_stays_busy_until_the_last_ends(
+    alice_mailbox, bob_mailbox
+):
+    first = SyncRun.objects.create(mailbox=alice_mailbox, kind="full", trigger="web")
+    second = SyncRun.objects.create(mailbox=bob_mailbox, kind="full", trigger="web")
+
+    with executing(first.pk):
+        with executing(second.pk):
+            pass
+        liveness_step(name="host:1", started_at=STARTED)
+        busy = WorkerProcess.objects.get(name="host:1")
+    liveness_step(name="host:1", started_at=STARTED)
+
+    assert (busy.run_id, busy.idle_since) == (first.pk, None)
+    idle = WorkerProcess.objects.get(name="host:1")
+    assert idle.run_id is None and idle.idle_since is not None
+
+
 def test_a_beat_lets_go_of_a_run_whose_heartbeat_went_stale(alice_mailbox, settings, enqueued):
     run = SyncRun.objects.create(mailbox=alice_mailbox, kind="full", trigger="web")
     sync_run_claim(run_id=run.pk, worker="gone")

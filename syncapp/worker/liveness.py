@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -34,21 +35,32 @@ QUEUE_DUE_EVERY_SECONDS = 1.0
 
 
 class _Current:
-    """What this process is executing, read by its liveness thread."""
+    """What this process is executing (its threads may each hold a run's slice), read
+    by its liveness thread."""
 
-    run_id: int | None = None
+    run_ids: ClassVar[list[int]] = []
     idle_since: datetime | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def run_id(cls) -> int | None:
+        """The run the process has held longest: it is busy while it holds any."""
+        with cls.lock:
+            return cls.run_ids[0] if cls.run_ids else None
 
 
 @contextlib.contextmanager
 def executing(run_id: int) -> Iterator[None]:
     """Mark this worker process busy with a run while the block runs."""
-    _Current.run_id = run_id
+    with _Current.lock:
+        _Current.run_ids.append(run_id)
     try:
         yield
     finally:
-        _Current.run_id = None
-        _Current.idle_since = timezone.now()
+        with _Current.lock:
+            _Current.run_ids.remove(run_id)
+            if not _Current.run_ids:
+                _Current.idle_since = timezone.now()
 
 
 def worker_beat(
@@ -56,7 +68,7 @@ def worker_beat(
 ) -> None:
     """Record that this worker process is alive, and whether it is busy."""
     now = now or timezone.now()
-    run_id = _Current.run_id
+    run_id = _Current.run_id()
     if run_id is None and _Current.idle_since is None:
         _Current.idle_since = started_at
     WorkerProcess.objects.update_or_create(
