@@ -273,6 +273,8 @@ else:
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username or address before any password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # Then: refuses a sign-in tried too soon after failures (see "Failed sign-ins").
+    "syncapp.signin.SignInSlowDownBackend",
     "syncapp.social.GoogleGmailOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -323,14 +325,22 @@ if not DEBUG:
 
 # --- Failed sign-ins ------------------------------------------------------------
 # django-axes counts failed password sign-ins (the login page, the admin's, and so
-# the API's session) per username and, separately, per client address; past
+# the API's session) per username and, separately, per client address. From
+# LOGIN_SLOWDOWN_AFTER failures on, the next attempt must wait LOGIN_SLOWDOWN_SECONDS
+# after the last failure, then twice, four times as long... (syncapp.signin; sooner
+# is answered 429 "try again in N seconds", unchecked and uncounted); at
 # LOGIN_FAILURE_LIMIT either is locked for LOGIN_LOCKOUT_MINUTES (429 and a page
-# that says so). Behind TLS_PROXY the address is the proxy's last X-Forwarded-For.
+# that says so; tries during the lock do not extend it). Behind TLS_PROXY the
+# address is the proxy's last X-Forwarded-For.
+LOGIN_SLOWDOWN_AFTER = envint("LOGIN_SLOWDOWN_AFTER", 2, minimum=1)
+LOGIN_SLOWDOWN_SECONDS = envint("LOGIN_SLOWDOWN_SECONDS", 1, minimum=1)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_LOCKOUT_CALLABLE = "syncapp.views.accounts.signin_refused"
+# A refused try is not a failure: it neither extends a lock nor a slow-down.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "mailsync.security.client_ip"
 AXES_VERBOSE = False
 
