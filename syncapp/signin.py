@@ -51,6 +51,8 @@ class SignInSlowDownBackend:
     It marks the request as django-axes marks a locked-out one, so that django-axes
     does not count the attempt and its middleware answers it (AXES_LOCKOUT_CALLABLE,
     syncapp.views.accounts.signin_refused, which reads `signin_wait_seconds`).
+    It has no `get_user`: it never signs anyone in, and so is never the backend a
+    session (or a test's force_login) is kept with.
     """
 
     def authenticate(
@@ -68,7 +70,4 @@ class SignInSlowDownBackend:
             request.signin_wait_seconds = wait  # type: ignore[attr-defined]
             request.axes_locked_out = True  # type: ignore[attr-defined]
             raise PermissionDenied(f"Too many failed sign-ins: try again in {wait} seconds")
-        return None
-
-    def get_user(self, user_id: int) -> None:
         return None
