@@ -278,14 +278,17 @@ AUTHENTICATION_BACKENDS = [
     "syncapp.social.GoogleGmailOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# social-core's default pipeline with two changes: the tokens are kept on the
-# Mailbox that syncs with them (not copied into UserSocialAuth.extra_data), and
-# connecting a Gmail account does not rename the signed-in user.
+# social-core's default pipeline with three changes: an address that is already a
+# user's mailbox signs in as that user and is never attached to another one
+# (mailbox_owner_check); the tokens are kept on the Mailbox that syncs with them
+# (not copied into UserSocialAuth.extra_data); and connecting a Gmail account does
+# not rename the signed-in user.
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_names",
     "social_core.pipeline.social_auth.social_uid",
     "social_core.pipeline.social_auth.auth_allowed",
+    "syncapp.social.mailbox_owner_check",
     "social_core.pipeline.social_auth.social_user",
     "social_core.pipeline.user.get_username",
     "social_core.pipeline.user.create_user",
@@ -302,6 +305,8 @@ SOCIAL_AUTH_DISCONNECT_PIPELINE = (
 )
 # Where a failed or cancelled sign-in lands, with the reason as a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
+# Even with DEBUG on (the demo): a refused connection is a message, not a traceback.
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
 # Behind a TLS-terminating proxy the redirect URI Google sees must be https.
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", envbool("TLS_PROXY", False))
 
