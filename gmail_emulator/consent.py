@@ -29,9 +29,14 @@ def chooser_page(params: dict[str, str], addresses: list[str]) -> Response:
     )
     cancel = {"error": "access_denied", **({"state": asked["state"]} if "state" in asked else {})}
     separator = "&" if "?" in asked["redirect_uri"] else "?"
+    # An empty icon: a browser asks for none, so the emulator answers no 404 to it.
     page = f"""<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Choose an account - Gmail emulator</title></head>
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<title>Choose an account - Gmail emulator</title>
+</head>
 <body>
 <main>
 <h1>Choose an account</h1>
