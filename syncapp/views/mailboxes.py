@@ -47,5 +47,6 @@ def mailbox_disconnect(request: HtmxHttpRequest, mailbox_id: int) -> HttpRespons
 def mailbox_remove(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = mailbox_get_for_user(user=request.user, mailbox_id=mailbox_id)
     count = mailbox_delete(mailbox=mailbox, by=request.user.get_username())
-    messages.success(request, f"Deleted {mailbox.email} and its {intcomma(count)} message(s).")
+    noun = "message" if count == 1 else "messages"
+    messages.success(request, f"Deleted {mailbox.email} and its {intcomma(count)} {noun}.")
     return redirect("dashboard")

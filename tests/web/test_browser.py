@@ -293,3 +293,20 @@ def test_a_person_cancels_a_running_sync_and_its_worker_stops_keeping_what_it_st
     assert SyncRun.objects.count() == 1, "a cancelled run is not retried"
     assert watched.errors == []
     assert page.evaluate("window.cspViolations") == []
+
+
+def test_a_person_deletes_a_mailbox_after_confirming_it(page, watched, alice, alice_mailbox):
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, "alice", "alice-password")
+
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete alice@example.com?")).to_be_visible()
+    page.get_by_role("button", name="Delete alice@example.com").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Deleted alice@example.com and its 0 messages."
+    )
+    expect(page.get_by_role("heading", name="No mailbox yet")).to_be_visible()
+    assert not Mailbox.objects.exists()
+    assert watched.errors == []
+    assert page.evaluate("window.cspViolations") == []

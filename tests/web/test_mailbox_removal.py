@@ -98,7 +98,7 @@ def test_deleting_removes_the_mailbox_with_its_messages_labels_runs_and_tokens(
     assert Message.objects.count() == 2
     assert not Label.objects.exists()
     assert not SyncRun.objects.filter(pk=run.pk).exists()
-    assert "Deleted alice@example.com and its 5 message(s)." in (
+    assert "Deleted alice@example.com and its 5 messages." in (
         alice_client.get("/").content.decode()
     )
 
