@@ -126,13 +126,14 @@ def messages_mark_seen(*, mailbox: Mailbox, gmail_ids: list[str], mark: str) -> 
 DELETE_CHUNK = 2000
 
 
-def delete_in_chunks(rows: QuerySet[Any], *, chunk: int = DELETE_CHUNK) -> int:
-    """Delete these rows `chunk` at a time, each chunk its own transaction (unless the
-    caller holds one), so that on SQLite the writer lock is released between them;
-    returns how many rows went, cascades included."""
+def delete_in_chunks(rows: QuerySet[Any], *, chunk: int | None = None) -> int:
+    """Delete these rows `chunk` (DELETE_CHUNK) at a time, each chunk its own
+    transaction (unless the caller holds one), so that on SQLite the writer lock is
+    released between them; returns how many rows went, cascades included."""
+    size = chunk or DELETE_CHUNK
     deleted = 0
     while True:
-        ids = list(rows.order_by().values_list("pk", flat=True)[:chunk])
+        ids = list(rows.order_by().values_list("pk", flat=True)[:size])
         if not ids:
             return deleted
         count, _ = rows.model.objects.filter(pk__in=ids).delete()
