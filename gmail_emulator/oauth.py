@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from . import errors
+from . import consent, errors
 from .mailboxes import Mailboxes
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
@@ -182,7 +182,7 @@ class TokenStore:
 
 
 class OAuthEndpoints:
-    """Google's sign-in endpoints, approving every request at once."""
+    """Google's sign-in endpoints: the account chooser, then consent at once."""
 
     def __init__(
         self,
@@ -197,7 +197,9 @@ class OAuthEndpoints:
         self._clock = clock
 
     def authorize(self, query: dict[str, list[str]]) -> Response:
-        """Approve at once and redirect to redirect_uri with a code and the state."""
+        """Show the account chooser; with a `login_hint` (the account chosen, or the
+        app's own hint), approve it at once and redirect to redirect_uri with a code
+        and the state."""
         param = _first(query)
         redirect_uri = param("redirect_uri")
         if not redirect_uri or not param("client_id"):
@@ -206,7 +208,11 @@ class OAuthEndpoints:
             ).response()
             self._record("authorize", None, response.status)
             return response
-        email = param("login_hint") or self._tokens.default_email
+        if not param("login_hint"):
+            self._record("authorize", None, 200)
+            params = {name: values[0] for name, values in query.items()}
+            return consent.chooser_page(params, self._mailboxes.addresses())
+        email = param("login_hint")
         self._mailboxes.ensure(email, messages=SIGN_IN_MAILBOX_MESSAGES)
         answer: dict[str, str] = {}
         if param("state"):

@@ -277,17 +277,22 @@ else:
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username or address before any password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # Then: refuses a sign-in tried too soon after failures (see "Failed sign-ins").
+    "syncapp.signin.SignInSlowDownBackend",
     "syncapp.social.GoogleGmailOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# social-core's default pipeline with two changes: the tokens are kept on the
-# Mailbox that syncs with them (not copied into UserSocialAuth.extra_data), and
-# connecting a Gmail account does not rename the signed-in user.
+# social-core's default pipeline with three changes: an address that is already a
+# user's mailbox signs in as that user and is never attached to another one
+# (mailbox_owner_check); the tokens are kept on the Mailbox that syncs with them
+# (not copied into UserSocialAuth.extra_data); and connecting a Gmail account does
+# not rename the signed-in user.
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_names",
     "social_core.pipeline.social_auth.social_uid",
     "social_core.pipeline.social_auth.auth_allowed",
+    "syncapp.social.mailbox_owner_check",
     "social_core.pipeline.social_auth.social_user",
     "social_core.pipeline.user.get_username",
     "social_core.pipeline.user.create_user",
@@ -304,6 +309,8 @@ SOCIAL_AUTH_DISCONNECT_PIPELINE = (
 )
 # Where a failed or cancelled sign-in lands, with the reason as a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
+# Even with DEBUG on (the demo): a refused connection is a message, not a traceback.
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
 # Behind a TLS-terminating proxy the redirect URI Google sees must be https.
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("OAUTH_REDIRECT_IS_HTTPS", envbool("TLS_PROXY", False))
 
@@ -327,14 +334,22 @@ if not DEBUG:
 
 # --- Failed sign-ins ------------------------------------------------------------
 # django-axes counts failed password sign-ins (the login page, the admin's, and so
-# the API's session) per username and, separately, per client address; past
+# the API's session) per username and, separately, per client address. From
+# LOGIN_SLOWDOWN_AFTER failures on, the next attempt must wait LOGIN_SLOWDOWN_SECONDS
+# after the last failure, then twice, four times as long... (syncapp.signin; sooner
+# is answered 429 "try again in N seconds", unchecked and uncounted); at
 # LOGIN_FAILURE_LIMIT either is locked for LOGIN_LOCKOUT_MINUTES (429 and a page
-# that says so). Behind TLS_PROXY the address is the proxy's last X-Forwarded-For.
+# that says so; tries during the lock do not extend it). Behind TLS_PROXY the
+# address is the proxy's last X-Forwarded-For.
+LOGIN_SLOWDOWN_AFTER = envint("LOGIN_SLOWDOWN_AFTER", 2, minimum=1)
+LOGIN_SLOWDOWN_SECONDS = envint("LOGIN_SLOWDOWN_SECONDS", 1, minimum=1)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_LOCKOUT_CALLABLE = "syncapp.views.accounts.signin_refused"
+# A refused try is not a failure: it neither extends a lock nor a slow-down.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "mailsync.security.client_ip"
 AXES_VERBOSE = False
 

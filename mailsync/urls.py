@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from syncapp.views import accounts, api, dashboard, health, mail, runs
+from syncapp.views import accounts, api, dashboard, health, mail, mailboxes, runs
 
 handler404 = "syncapp.views.errors.page_not_found"
 handler500 = "syncapp.views.errors.server_error"
@@ -15,6 +15,24 @@ urlpatterns = [
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("mailboxes/<int:mailbox_id>/sync/", dashboard.mailbox_sync, name="mailbox-sync"),
+    path(
+        "mailboxes/<int:mailbox_id>/disconnect/confirm/",
+        mailboxes.mailbox_confirm,
+        {"action": "disconnect"},
+        name="mailbox-disconnect-confirm",
+    ),
+    path(
+        "mailboxes/<int:mailbox_id>/delete/confirm/",
+        mailboxes.mailbox_confirm,
+        {"action": "delete"},
+        name="mailbox-delete-confirm",
+    ),
+    path(
+        "mailboxes/<int:mailbox_id>/disconnect/",
+        mailboxes.mailbox_disconnect,
+        name="mailbox-disconnect",
+    ),
+    path("mailboxes/<int:mailbox_id>/delete/", mailboxes.mailbox_remove, name="mailbox-delete"),
     path("mailboxes/<int:mailbox_id>/runs/", runs.run_history, name="run-history"),
     path("mailboxes/<int:mailbox_id>/messages/", mail.message_list, name="message-list"),
     path("messages/<int:message_id>/", mail.message_detail, name="message-detail"),

@@ -1,12 +1,45 @@
+"""The admin: list pages kept narrow (short figures, errors cut to a line, ages),
+the whole of each value on the detail page."""
+
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from syncapp.models import Label, Mailbox, Message, SyncRun, SyncRunQuerySet, WorkerProcess
 from syncapp.runs import sync_run_release
+from syncapp.views.presenters import human_duration
+
+# A list column holds this many characters of a long text at most.
+SHORT_TEXT = 60
+
+
+def short_text(text: str, length: int = SHORT_TEXT) -> str:
+    return Truncator(" ".join(text.split())).chars(length) or "-"
+
+
+def short_moment(moment: datetime | None) -> str:
+    """A moment in a list: the time today, else the day and time (the zone is the site's)."""
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return date_format(local, "H:i:s")
+    return date_format(local, "M j, H:i")
+
+
+def age(moment: datetime | None) -> str:
+    """How long ago, e.g. "3 min 5 s"."""
+    if moment is None:
+        return "-"
+    return human_duration(max(0.0, (timezone.now() - moment).total_seconds()))
 
 
 @admin.register(SyncRun)
@@ -18,10 +51,11 @@ class SyncRunAdmin(admin.ModelAdmin):
         "kind",
         "trigger",
         "attempt",
-        "percent",
+        "progress",
         "heartbeat_age",
-        "created_at",
-        "finished_at",
+        "short_error",
+        "created",
+        "took",
     ]
     list_filter = ["status", "kind", "trigger", "failure", "mailbox"]
     search_fields = ["mailbox__email"]
@@ -65,6 +99,28 @@ class SyncRunAdmin(admin.ModelAdmin):
             return "-"
         return timesince(run.heartbeat_at, timezone.now())
 
+    @admin.display(description="progress", ordering="processed")
+    def progress(self, run: SyncRun) -> str:
+        if not run.total and not run.processed:
+            return "-"
+        return f"{intcomma(run.processed)} / {intcomma(run.total)} ({run.percent}%)"
+
+    @admin.display(description="error")
+    def short_error(self, run: SyncRun) -> str:
+        return short_text(run.error)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, run: SyncRun) -> str:
+        return short_moment(run.created_at)
+
+    @admin.display(description="took")
+    def took(self, run: SyncRun) -> str:
+        if run.finished_at is None:
+            return "-"
+        return human_duration(
+            (run.finished_at - (run.started_at or run.created_at)).total_seconds()
+        )
+
     @admin.action(description="Release selected stuck runs", permissions=["change"])
     def release_selected(self, request: HttpRequest, queryset: SyncRunQuerySet) -> None:
         by = request.user.get_username()
@@ -82,17 +138,26 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
-    list_display = ["email", "owner", "last_synced_at", "needs_reconnect", "history_id"]
+    list_display = ["email", "owner", "last_synced", "next_sync", "needs_reconnect"]
     list_filter = ["needs_reconnect"]
     search_fields = ["email", "owner__username"]
+    list_select_related = ["owner"]
     # Credentials are never shown, not even to staff.
     exclude = ["access_token", "refresh_token", "token_expires_at"]
     readonly_fields = ["history_id", "last_synced_at", "created_at"]
 
+    @admin.display(description="last synced", ordering="last_synced_at")
+    def last_synced(self, mailbox: Mailbox) -> str:
+        return short_moment(mailbox.last_synced_at)
+
+    @admin.display(description="next sync", ordering="next_sync_at")
+    def next_sync(self, mailbox: Mailbox) -> str:
+        return short_moment(mailbox.next_sync_at)
+
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["subject", "sender", "mailbox", "internal_date"]
+    list_display = ["short_subject", "short_sender", "mailbox", "internal_date"]
     list_filter = ["mailbox"]
     search_fields = ["subject", "sender", "gmail_id"]
     list_select_related = ["mailbox"]
@@ -104,6 +169,14 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
         return False
 
+    @admin.display(description="subject", ordering="subject")
+    def short_subject(self, message: Message) -> str:
+        return short_text(message.subject)
+
+    @admin.display(description="sender", ordering="sender")
+    def short_sender(self, message: Message) -> str:
+        return short_text(message.sender, 40)
+
 
 @admin.register(Label)
 class LabelAdmin(admin.ModelAdmin):
@@ -113,8 +186,30 @@ class LabelAdmin(admin.ModelAdmin):
 
 @admin.register(WorkerProcess)
 class WorkerProcessAdmin(admin.ModelAdmin):
-    list_display = ["name", "host", "pid", "started_at", "seen_at", "run", "idle_since"]
+    list_display = ["short_name", "queue", "pid", "running", "seen", "idle", "up"]
     ordering = ["-seen_at"]
+
+    @admin.display(description="name", ordering="name")
+    def short_name(self, worker: WorkerProcess) -> str:
+        # host:pid:id; the host is the part that runs long.
+        host, _, rest = worker.name.partition(":")
+        return f"{short_text(host, 20)}:{rest}" if rest else short_text(worker.name, 30)
+
+    @admin.display(description="run", ordering="run")
+    def running(self, worker: WorkerProcess) -> str:
+        return f"#{worker.run_id}" if worker.run_id else "-"
+
+    @admin.display(description="seen ago", ordering="-seen_at")
+    def seen(self, worker: WorkerProcess) -> str:
+        return age(worker.seen_at)
+
+    @admin.display(description="idle for")
+    def idle(self, worker: WorkerProcess) -> str:
+        return age(worker.idle_since)
+
+    @admin.display(description="up for", ordering="started_at")
+    def up(self, worker: WorkerProcess) -> str:
+        return age(worker.started_at)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

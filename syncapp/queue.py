@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
@@ -70,11 +71,16 @@ def enqueue_sync_run(*, run_id: int, lane: Lane) -> tuple[str, str]:
     return task_id, queue
 
 
+SYNC_TICK = "mailsync: sync every mailbox"
+# django-q2's cluster looks at its schedules every 30 s of its guard loop, the
+# first time 30 s after it starts.
+SCHEDULER_CHECK_SECONDS = 30
+
 SCHEDULES: dict[str, tuple[str, int]] = {
     "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", 1),
     # Each mailbox is synced every SYNC_INTERVAL_MINUTES (its next_sync_at); the tick
     # that starts the due ones runs every minute.
-    "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", 1),
+    SYNC_TICK: ("syncapp.tasks.sync_all_mailboxes", 1),
     "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", 24 * 60),
 }
 
@@ -92,3 +98,8 @@ def schedules_ensure() -> list[str]:
             },
         )
     return list(SCHEDULES)
+
+
+def schedule_next_run(name: str) -> datetime | None:
+    """When django-q2 runs the named schedule next; None when it is not declared."""
+    return Schedule.objects.filter(name=name).values_list("next_run", flat=True).first()

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from syncapp.locks import one_at_a_time
 from syncapp.models import Mailbox, SyncRun
+from syncapp.queue import SCHEDULER_CHECK_SECONDS, SYNC_TICK, schedule_next_run
 from syncapp.runs import sync_runs_start_many
 
 BATCH_SIZE = 1000
@@ -80,3 +81,18 @@ def mailboxes_sync_due_batch(*, now: datetime, size: int) -> tuple[int, list[int
             trigger=Value(SyncRun.Trigger.SCHEDULE),
         )
     return len(ids), created
+
+
+def mailbox_next_scheduled_sync(*, mailbox: Mailbox, workers_start: datetime) -> datetime | None:
+    """About when the schedule's tick starts this mailbox's next sync, with workers
+    starting at `workers_start`; None for a mailbox that needs reconnecting.
+
+    The tick takes a mailbox at its next run once the mailbox's next_sync_at has
+    come, and a cluster looks at its schedules first SCHEDULER_CHECK_SECONDS after
+    it starts, then as often (so this may be that much early).
+    """
+    if mailbox.needs_reconnect:
+        return None
+    first_check = workers_start + timedelta(seconds=SCHEDULER_CHECK_SECONDS)
+    tick = schedule_next_run(SYNC_TICK) or first_check
+    return max(first_check, tick, mailbox.next_sync_at)

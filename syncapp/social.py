@@ -15,9 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from social_core.backends.google import GoogleOAuth2
+from social_core.exceptions import AuthAssociationError
 
 from syncapp.gmail.client import SCOPE as GMAIL_READONLY
 from syncapp.mailboxes import mailbox_disconnect
@@ -64,6 +66,51 @@ class GoogleGmailOAuth2(GoogleOAuth2):
         return response
 
 
+class MailboxOfAnotherUser(AuthAssociationError):
+    """The Google account is another user's mailbox here: it is not attached to anyone else."""
+
+    def __init__(self, backend: Any, email: str) -> None:
+        super().__init__(backend)
+        self.email = email
+
+    def __str__(self) -> str:
+        return (
+            f"{self.email} is connected to another Mailsync account, so it was not "
+            "connected to yours: sign in as that account to use it."
+        )
+
+
+def mailbox_owner_check(
+    *, backend: Any, details: dict, uid: str, user: Any = None, **_: Any
+) -> dict[str, Any] | None:
+    """Before social-core's `social_user` in SOCIAL_AUTH_PIPELINE: who a Google account
+    belongs to here.
+
+    Signed in, a person may connect an address that no other user has (as a mailbox
+    or as a Google sign-in); else MailboxOfAnotherUser. Signing in with an address
+    that is already one user's mailbox (say the demo's, or a fleet user's) signs in
+    as that user, instead of creating a second user with a second copy of its mail.
+    """
+    if backend.name != GoogleGmailOAuth2.name:
+        return None
+    email = details["email"]
+    owners = set(Mailbox.objects.filter(email__iexact=email).values_list("owner_id", flat=True))
+    social = backend.strategy.storage.user.get_social_auth(backend.name, uid)
+    if social is not None:
+        owners.add(social.user_id)
+    if user is not None:
+        if owners - {user.pk}:
+            raise MailboxOfAnotherUser(backend, email)
+        return None
+    if social is not None:
+        return None  # social_user signs in its user
+    if len(owners) > 1:
+        raise MailboxOfAnotherUser(backend, email)
+    if owners:
+        return {"user": get_user_model().objects.get(pk=owners.pop())}
+    return None
+
+
 @sensitive_variables("response")
 def mailbox_connect(
     *,
@@ -100,9 +147,13 @@ def mailbox_connect(
     if mailbox is None:
         mailbox = Mailbox.objects.create(owner=user, email=email, **fields)
         logger.info("user %s connected mailbox %s", user.pk, mailbox.pk)
+        said = f"Connected {email}"
     else:
         Mailbox.objects.filter(pk=mailbox.pk).update(**fields)
         logger.info("user %s reconnected mailbox %s", user.pk, mailbox.pk)
+        said = (
+            f"Reconnected {email}" if mailbox.needs_reconnect else f"{email} is already connected"
+        )
     if social is not None and social.extra_data.get("email") != email:
         # Which mailbox this Google account is, for a disconnect (its uid is Google's `sub`).
         social.extra_data = {"email": email}
@@ -112,6 +163,8 @@ def mailbox_connect(
             strategy.request,
             f"Mailsync needs read access to the Gmail of {email}: connect it again and allow it.",
         )
+    else:
+        messages.success(strategy.request, said)
 
 
 def mailbox_forget_tokens(*, backend: Any, user: Any, entries: list[Any], **_: Any) -> None:

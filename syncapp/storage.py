@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, QuerySet
 
 from syncapp.gmail.parse import ParsedMessage, clean_text
 from syncapp.models import Label, LabelMembership, Mailbox, Message
@@ -124,6 +124,20 @@ def messages_mark_seen(*, mailbox: Mailbox, gmail_ids: list[str], mark: str) -> 
 # Rows one big deletion removes per transaction: on SQLite the writer lock is
 # released between chunks, so that progress, heartbeats and pages get their turn.
 DELETE_CHUNK = 2000
+
+
+def delete_in_chunks(rows: QuerySet[Any], *, chunk: int | None = None) -> int:
+    """Delete these rows `chunk` (DELETE_CHUNK) at a time, each chunk its own
+    transaction (unless the caller holds one), so that on SQLite the writer lock is
+    released between them; returns how many rows went, cascades included."""
+    size = chunk or DELETE_CHUNK
+    deleted = 0
+    while True:
+        ids = list(rows.order_by().values_list("pk", flat=True)[:size])
+        if not ids:
+            return deleted
+        count, _ = rows.model.objects.filter(pk__in=ids).delete()
+        deleted += count
 
 
 def messages_delete_unseen(*, mailbox: Mailbox, mark: str, limit: int = DELETE_CHUNK) -> int:

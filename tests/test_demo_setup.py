@@ -1,10 +1,12 @@
 """`manage.py demo_setup`: the demo user, and with --mailboxes K a fleet to sync."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from gmail_emulator.fleet import fleet_address, fleet_refresh_token, fleet_username
 from syncapp.models import Mailbox, Message
@@ -70,3 +72,26 @@ def test_a_fleet_users_mailbox_syncs_from_the_emulators_matching_mailbox(emulate
     stored = set(Message.objects.filter(mailbox=mailbox).values_list("gmail_id", flat=True))
     assert stored == set(emulator.mailbox("user2@example.com").message_ids())
     assert stored != set(emulator.mailbox("demo@example.com").message_ids())
+
+
+def test_it_announces_when_the_schedule_first_syncs_the_demo_mailbox():
+    call_command("ensure_schedules", stdout=io.StringIO())
+
+    out = demo_setup()
+
+    assert (
+        "The first automatic sync of demo@example.com starts in about 30 seconds; "
+        "press Sync to start it now." in out
+    )
+
+
+def test_it_announces_a_later_next_sync_once_the_mailbox_has_synced():
+    demo_setup()
+    now = timezone.now()
+    Mailbox.objects.filter(email="demo@example.com").update(
+        last_synced_at=now, next_sync_at=now + timedelta(minutes=10)
+    )
+
+    out = demo_setup()
+
+    assert "The next automatic sync of demo@example.com starts in about 10 minutes" in out

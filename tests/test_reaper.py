@@ -289,7 +289,7 @@ def test_the_schedule_syncs_every_connected_idle_mailbox(
 def test_pruning_keeps_the_newest_finished_runs_of_each_mailbox(
     alice_mailbox, bob_mailbox, monkeypatch, chunk
 ):
-    monkeypatch.setattr("syncapp.worker.reaper.DELETE_CHUNK", chunk)
+    monkeypatch.setattr("syncapp.storage.DELETE_CHUNK", chunk)
     for mailbox in (alice_mailbox, bob_mailbox):
         for _ in range(5):
             run = queued(mailbox)

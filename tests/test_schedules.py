@@ -1,13 +1,17 @@
 """Periodic jobs are declared once, idempotently, and do their work."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_q.models import Schedule
 
 from syncapp import tasks
 from syncapp.models import SyncRun
+from syncapp.queue import SYNC_TICK
+from syncapp.scheduling import mailbox_next_scheduled_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +44,19 @@ def test_the_scheduled_sync_starts_runs_for_idle_mailboxes(alice_mailbox, enqueu
     run = SyncRun.objects.get()
     assert run.trigger == SyncRun.Trigger.SCHEDULE
     assert result == f"started [{run.pk}]"
+
+
+def test_a_mailbox_is_next_synced_at_the_ticks_next_run_when_that_comes_later(alice_mailbox):
+    call_command("ensure_schedules", stdout=io.StringIO())
+    now = timezone.now()
+    Schedule.objects.filter(name=SYNC_TICK).update(next_run=now + timedelta(seconds=50))
+
+    at = mailbox_next_scheduled_sync(mailbox=alice_mailbox, workers_start=now)
+
+    assert at == now + timedelta(seconds=50)
+
+
+def test_a_mailbox_that_needs_reconnecting_has_no_next_sync(alice_mailbox):
+    alice_mailbox.needs_reconnect = True
+
+    assert mailbox_next_scheduled_sync(mailbox=alice_mailbox, workers_start=timezone.now()) is None

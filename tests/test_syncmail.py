@@ -1,6 +1,9 @@
 """`manage.py syncmail`: the same lifecycle from a shell."""
 
 import io
+import logging
+import re
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -96,3 +99,32 @@ def test_a_person_at_a_terminal_sees_a_progress_bar(emulate, alice_mailbox, monk
     assert "alice@example.com: 100%" in shown
     assert "40/40" in shown
     assert "succeeded in" in shown
+
+
+def test_a_log_line_during_the_bar_is_written_above_it_on_its_own_line(
+    emulate, alice_mailbox, monkeypatch
+):
+    emulate(email=alice_mailbox.email, messages=40, seed=1)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    # One terminal for the bar and the console log, as a person's shell has.
+    monkeypatch.setattr(sys, "stderr", terminal)
+    console = logging.StreamHandler(terminal)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.root.addHandler(console)
+    try:
+        call_command("syncmail", "--user", "alice", stdout=terminal)
+    finally:
+        logging.root.removeHandler(console)
+
+    shown = terminal.getvalue()
+    # The worker claims the run, and it succeeds, while the bar shows: each log
+    # line starts a line of its own, none is glued to the bar.
+    for logged in (r"run \d+ claimed by worker \w+ \(mailbox \d+\)", r"run \d+ succeeded"):
+        assert re.search(rf"(^|[\r\n])INFO syncapp\.runs {logged}[^\r\n]*\n", shown), shown
+    assert "]INFO" not in shown
+    assert "alice@example.com: 100%" in shown

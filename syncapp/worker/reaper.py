@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from syncapp.dead import sync_runs_end_dead
 from syncapp.locks import one_at_a_time
-from syncapp.models import Mailbox, SyncRun, SyncRunQuerySet, WorkerProcess
+from syncapp.models import Mailbox, SyncRun, WorkerProcess
 from syncapp.runs import sync_runs_start_many
 from syncapp.slices import sync_runs_continue
 from syncapp.sql import update_returning
-from syncapp.storage import DELETE_CHUNK
+from syncapp.storage import delete_in_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -89,19 +89,7 @@ def sync_runs_prune(*, keep: int | None = None, now: datetime | None = None) -> 
         finished = SyncRun.objects.finished().filter(mailbox_id=mailbox_id).order_by("-pk")
         cutoff = finished.values_list("pk", flat=True)[keep : keep + 1].first()
         if cutoff is not None:
-            deleted += _delete_in_chunks(finished.filter(pk__lte=cutoff))
+            deleted += delete_in_chunks(finished.filter(pk__lte=cutoff))
     forget_before = (now or timezone.now()) - FORGET_WORKERS_AFTER
     WorkerProcess.objects.filter(seen_at__lt=forget_before).delete()
     return deleted
-
-
-def _delete_in_chunks(runs: SyncRunQuerySet) -> int:
-    """Delete these runs DELETE_CHUNK at a time, each chunk its own transaction, so
-    that on SQLite the writer lock is released between them."""
-    deleted = 0
-    while True:
-        ids = list(runs.order_by().values_list("pk", flat=True)[:DELETE_CHUNK])
-        if not ids:
-            return deleted
-        count, _ = SyncRun.objects.filter(pk__in=ids).delete()
-        deleted += count

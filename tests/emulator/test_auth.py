@@ -1,9 +1,11 @@
 """Tokens and sign-in: refresh, revoke, expiry, the authorization code flow, userinfo."""
 
 import json
+import re
 import urllib.error
 import urllib.request
-from urllib.parse import parse_qs, urlencode, urlsplit
+from html import unescape
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import google.auth.exceptions
 import google_auth_httplib2
@@ -43,6 +45,8 @@ def sign_in(emulator: GmailEmulator, **params) -> dict:
         "state": "xyz",
         "access_type": "offline",
         "prompt": "consent",
+        # The account chosen on the chooser (see the chooser's own tests).
+        "login_hint": emulator.mailbox().email,
         **params,
     }
     status, headers, _ = http("GET", emulator.url + "o/oauth2/auth?" + urlencode(query))
@@ -175,17 +179,51 @@ def test_the_authorization_code_flow_signs_in_and_serves_userinfo(gmail_emulator
     assert gmail_emulator.mailbox("new.person@example.com").message_ids()
 
 
-def test_sign_in_defaults_to_the_default_mailbox(gmail_emulator: GmailEmulator):
-    answer = sign_in(gmail_emulator)
-    _, tokens = exchange(gmail_emulator, answer["code"])
+def test_without_a_login_hint_it_shows_the_accounts_it_serves_to_choose_from(
+    make_gmail_emulator,
+):
+    emulator = make_gmail_emulator(mailboxes=2)
+    query = {
+        "client_id": "app",
+        "redirect_uri": "http://app.example/complete/google-oauth2/",
+        "response_type": "code",
+        "scope": GMAIL_READONLY,
+        "state": "xyz",
+    }
 
-    service_response = http(
+    status, headers, page = http("GET", emulator.url + "o/oauth2/auth?" + urlencode(query))
+
+    html = page.decode()
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    links = re.findall(r'<a class="account" href="([^"]+)">([^<]+)</a>', html)
+    assert [address for _, address in links] == [
+        emulator.mailbox().email,
+        "user1@example.com",
+        "user2@example.com",
+    ]
+    chosen = urljoin(emulator.url + "o/oauth2/auth", unescape(links[2][0]))
+    status, headers, _ = http("GET", chosen)
+    assert status == 302
+    answer = parse_qs(urlsplit(headers["Location"]).query)
+    assert answer["state"] == ["xyz"]
+    _, tokens = exchange(emulator, answer["code"][0])
+    _, _, profile = http(
         "GET",
-        gmail_emulator.url + "gmail/v1/users/me/profile",
+        emulator.url + "gmail/v1/users/me/profile",
         headers={"Authorization": "Bearer " + tokens["access_token"]},
     )
+    assert json.loads(profile)["emailAddress"] == "user2@example.com"
 
-    assert json.loads(service_response[2])["emailAddress"] == gmail_emulator.mailbox().email
+
+def test_cancelling_the_chooser_goes_back_to_the_app_with_access_denied(gmail_emulator):
+    query = {"client_id": "app", "redirect_uri": "http://app.example/back/", "state": "s1"}
+
+    _, _, page = http("GET", gmail_emulator.url + "o/oauth2/auth?" + urlencode(query))
+
+    cancel = re.search(r'<a href="([^"]+)">Cancel</a>', page.decode())
+    assert cancel is not None
+    assert unescape(cancel.group(1)) == "http://app.example/back/?error=access_denied&state=s1"
 
 
 def test_a_refresh_token_comes_only_with_offline_access(gmail_emulator: GmailEmulator):

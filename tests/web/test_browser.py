@@ -202,6 +202,7 @@ def test_signing_in_with_google_creates_a_mailbox_that_then_syncs(
 
     page.goto("/")
     page.get_by_role("button", name="Sign in with Google").click()
+    page.get_by_role("link", name="dora.explorer@example.com").click()
 
     expect(page.get_by_role("heading", name="dora.explorer@example.com")).to_be_visible()
     mailbox = Mailbox.objects.get()
@@ -213,6 +214,27 @@ def test_signing_in_with_google_creates_a_mailbox_that_then_syncs(
     page.reload()
     expect(page.locator(".mailbox__count")).to_have_text(str(stored))
     assert watched.errors == []
+
+
+def test_a_signed_in_person_picks_an_account_on_googles_chooser_and_sees_it_connected(
+    page, watched, emulate_google, alice
+):
+    emulate_google(mailboxes=3)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, "alice", "alice-password")
+
+    page.get_by_role("button", name="Connect a Gmail account").click()
+    expect(page.get_by_role("heading", name="Choose an account")).to_be_visible()
+    for address in ("user1@example.com", "user2@example.com", "user3@example.com"):
+        expect(page.get_by_role("link", name=address)).to_be_visible()
+    page.get_by_role("link", name="user2@example.com").click()
+
+    expect(page.get_by_role("status")).to_have_text("Connected user2@example.com")
+    expect(page.get_by_role("heading", name="user2@example.com")).to_be_visible()
+    expect(page.get_by_role("button", name="Sync", exact=True)).to_be_visible()
+    assert list(alice.mailboxes.values_list("email", flat=True)) == ["user2@example.com"]
+    assert watched.errors == []
+    assert page.evaluate("window.cspViolations") == []
 
 
 def test_hostile_messages_show_as_text_and_run_nothing(page, watched, emulate, alice):
@@ -269,5 +291,22 @@ def test_a_person_cancels_a_running_sync_and_its_worker_stops_keeping_what_it_st
     stored = Message.objects.count()
     assert 0 < stored < 400
     assert SyncRun.objects.count() == 1, "a cancelled run is not retried"
+    assert watched.errors == []
+    assert page.evaluate("window.cspViolations") == []
+
+
+def test_a_person_deletes_a_mailbox_after_confirming_it(page, watched, alice, alice_mailbox):
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, "alice", "alice-password")
+
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete alice@example.com?")).to_be_visible()
+    page.get_by_role("button", name="Delete alice@example.com").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Deleted alice@example.com and its 0 messages."
+    )
+    expect(page.get_by_role("heading", name="No mailbox yet")).to_be_visible()
+    assert not Mailbox.objects.exists()
     assert watched.errors == []
     assert page.evaluate("window.cspViolations") == []

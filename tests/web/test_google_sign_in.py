@@ -1,7 +1,6 @@
 """Signing in with Google (against the emulator's OAuth endpoints), and what it connects."""
 
 import logging
-import urllib.request
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,33 +11,11 @@ from social_django.models import UserSocialAuth
 
 from syncapp.models import Mailbox
 from syncapp.social import mailbox_connect
+from tests.web.google import google_dance
 
 pytestmark = pytest.mark.django_db
 
 GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def google_dance(client, *, login_hint: str | None = None):
-    """What a browser does: start, follow Google's redirect back, and complete."""
-    begin = client.post(
-        "/oauth/login/google-oauth2/", {"login_hint": login_hint} if login_hint else {}
-    )
-    assert begin.status_code == 302, begin
-    authorize = begin["Location"]
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        opener.open(authorize)
-    except urllib.error.HTTPError as redirect:
-        assert redirect.code == 302
-        back = urlsplit(redirect.headers["Location"])
-    else:
-        raise AssertionError("Google's authorize endpoint did not redirect back")
-    return authorize, client.get(f"{back.path}?{back.query}")
 
 
 def test_google_asks_for_read_only_gmail_offline_with_consent(client, emulate_google):
@@ -193,3 +170,73 @@ def test_disconnecting_google_deletes_the_mailboxs_tokens_and_it_no_longer_syncs
         "/api/sync/", "{}", content_type="application/json", HTTP_ACCEPT="application/json"
     )
     assert refused.status_code == 409
+
+
+def notices(client) -> str:
+    return " ".join(str(message) for message in client.get("/").context["messages"])
+
+
+def test_a_signed_in_person_picks_an_account_and_is_told_it_is_connected(
+    alice_client, alice, emulate_google
+):
+    emulate_google(mailboxes=3)
+
+    _, done = google_dance(alice_client, choose="user3@example.com")
+
+    assert done["Location"] == "/"
+    assert "Connected user3@example.com" in notices(alice_client)
+    assert list(alice.mailboxes.values_list("email", flat=True)) == ["user3@example.com"]
+
+
+def test_connecting_an_account_again_says_it_is_already_connected(
+    alice_client, alice, emulate_google
+):
+    emulate_google(mailboxes=3)
+    google_dance(alice_client, choose="user3@example.com")
+    notices(alice_client)
+
+    google_dance(alice_client, choose="user3@example.com")
+
+    assert "user3@example.com is already connected" in notices(alice_client)
+    assert alice.mailboxes.count() == 1
+
+
+def test_signing_in_with_an_address_that_is_a_users_mailbox_signs_in_as_that_user(
+    client, alice, alice_mailbox, emulate_google
+):
+    emulate_google()
+
+    google_dance(client, choose="alice@example.com")
+
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    assert get_user_model().objects.count() == 1
+    assert Mailbox.objects.get().owner == alice
+    assert UserSocialAuth.objects.get().user == alice
+    assert "alice@example.com is already connected" in notices(client)
+
+
+def test_an_address_that_is_another_users_mailbox_is_not_attached_to_someone_else(
+    bob_client, bob, alice_mailbox, emulate_google
+):
+    emulate_google()
+
+    _, refused = google_dance(bob_client, choose="alice@example.com")
+
+    assert refused.status_code == 302
+    page = bob_client.get(refused["Location"], follow=True).content.decode()
+    assert "alice@example.com is connected to another Mailsync account" in page
+    assert Mailbox.objects.get().owner.username == "alice"
+    assert not UserSocialAuth.objects.filter(user=bob).exists()
+
+
+def test_signing_in_as_an_address_two_users_have_is_refused(
+    client, alice_mailbox, bob, emulate_google
+):
+    Mailbox.objects.create(owner=bob, email="alice@example.com")
+    emulate_google()
+
+    google_dance(client, choose="alice@example.com")
+
+    assert "_auth_user_id" not in client.session
+    assert get_user_model().objects.count() == 2
+    assert not UserSocialAuth.objects.exists()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from syncapp.models import Mailbox
+from syncapp.scheduling import mailbox_next_scheduled_sync
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -37,10 +40,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _user_with_mailbox(DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL, DEMO_REFRESH_TOKEN)
+        demo = _user_with_mailbox(DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL, DEMO_REFRESH_TOKEN)
         self.stdout.write(
             f"Demo ready: sign in as {DEMO_USERNAME}/{DEMO_PASSWORD}; mailbox {DEMO_EMAIL}"
         )
+        self.stdout.write(_next_sync_sentence(demo, now=timezone.now()))
         count = options["mailboxes"]
         for number in range(1, count + 1):
             username = FLEET_USERNAME.format(number=number)
@@ -54,13 +58,34 @@ class Command(BaseCommand):
             )
 
 
-def _user_with_mailbox(username: str, password: str, email: str, refresh_token: str) -> None:
+def _next_sync_sentence(mailbox: Mailbox, *, now: datetime) -> str:
+    """When the schedule first syncs the mailbox, with workers starting now (bin/demo
+    starts them straight after this command)."""
+    starts_at = mailbox_next_scheduled_sync(mailbox=mailbox, workers_start=now)
+    if starts_at is None:
+        return f"{mailbox.email} needs reconnecting: no automatic sync starts until then."
+    which = "next" if mailbox.last_synced_at else "first"
+    return (
+        f"The {which} automatic sync of {mailbox.email} starts in about "
+        f"{_about(starts_at - now)}; press Sync to start it now."
+    )
+
+
+def _about(delay: timedelta) -> str:
+    seconds = max(0, round(delay.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
+def _user_with_mailbox(username: str, password: str, email: str, refresh_token: str) -> Mailbox:
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
-    Mailbox.objects.update_or_create(
+    mailbox, _ = Mailbox.objects.update_or_create(
         owner=user,
         email=email,
         defaults={"refresh_token": refresh_token, "needs_reconnect": False},
     )
+    return mailbox

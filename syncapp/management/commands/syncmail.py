@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import getpass
 import time
+from contextlib import ExitStack
 from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from syncapp.figures import RunFigures
 from syncapp.mailboxes import MailboxNeedsReconnect
@@ -146,16 +148,25 @@ class Command(BaseCommand):
 
 
 class _ProgressBar:
-    """A terminal bar when a person is watching; nothing in logs and pipes."""
+    """A terminal bar when a person is watching; nothing in logs and pipes.
+
+    While it shows, log lines to the console are written above it, each on its own
+    line, instead of into it.
+    """
 
     def __init__(self, label: str, *, enabled: bool, stream: TextIO) -> None:
         self._bar = tqdm(desc=label, unit="msg", total=0, file=stream, disable=not enabled)
+        self._enabled = enabled
+        self._logs = ExitStack()
 
     def __enter__(self) -> _ProgressBar:
+        if self._enabled:
+            self._logs.enter_context(logging_redirect_tqdm())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._bar.close()
+        self._logs.close()
 
     def show(self, progress: RunFigures) -> None:
         self._bar.total = max(progress.total, progress.processed)
