@@ -24,6 +24,7 @@ import httplib2
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from google.auth import transport
 from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import id_token
 
@@ -46,7 +47,7 @@ class PushMalformed(Exception):
     """The delivery's body is not a Pub/Sub message about a Gmail mailbox."""
 
 
-class _CachedCerts:
+class _CachedCerts(transport.Request):
     """google-auth's transport for fetching the certificates, keeping a good answer a
     few minutes, so that a delivery is verified without a request to Google."""
 
@@ -54,14 +55,24 @@ class _CachedCerts:
         self._lock = threading.Lock()
         self._answers: dict[str, tuple[float, Any]] = {}
 
-    def __call__(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         now = time.monotonic()
         with self._lock:
             kept = self._answers.get(url)
         if kept is not None and kept[0] > now:
             return kept[1]
         http = httplib2.Http(timeout=CERTS_TIMEOUT_SECONDS)
-        answer = google_auth_httplib2.Request(http)(url, method=method, **kwargs)
+        answer = google_auth_httplib2.Request(http)(
+            url, method=method, body=body, headers=headers, timeout=timeout, **kwargs
+        )
         if answer.status == 200:
             with self._lock:
                 self._answers[url] = (now + CERTS_TTL_SECONDS, answer)
