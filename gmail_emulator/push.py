@@ -190,6 +190,8 @@ class Publisher:
 
     def _ensure_started(self) -> None:
         if self._thread is None and not self._stopping:
+            # Made once now, not by the first deliveries all at once.
+            rsa_key(self._seed)
             self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gmail-push")
             self._thread = threading.Thread(target=self._run, name="gmail-push", daemon=True)
             self._thread.start()

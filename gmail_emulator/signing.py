@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import random
+import threading
 from typing import NamedTuple
 
 KEY_BITS = 2048
@@ -41,9 +42,19 @@ class RsaKey(NamedTuple):
         return pow(int.from_bytes(padded, "big"), self.d, self.n).to_bytes(self.size, "big")
 
 
-@functools.lru_cache(maxsize=8)
+_making = threading.Lock()
+
+
 def rsa_key(seed: int) -> RsaKey:
     """The key for a seed; a second or so the first time in a process, then cached."""
+    # One thread makes it while the others wait: made by many at once, it takes as long
+    # as all of them together.
+    with _making:
+        return _rsa_key(seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _rsa_key(seed: int) -> RsaKey:
     rng = random.Random(f"push-key:{seed}")
     while True:
         p, q = _prime(rng, KEY_BITS // 2), _prime(rng, KEY_BITS // 2)
@@ -101,6 +112,7 @@ def push_claims(*, audience: str, email: str, now: float, lifetime: int = 3600) 
     }
 
 
+@functools.lru_cache(maxsize=8)
 def certificates(key: RsaKey) -> dict[str, str]:
     """What /oauth2/v1/certs answers: key id -> PEM certificate."""
     der = _certificate(key)
