@@ -56,6 +56,7 @@ class EmulatorProcess:
         latency_ms: float = 0,
         mailboxes: int = 0,
         service_ms: float | None = None,
+        extra: tuple[str, ...] = (),
         log_dir: Path,
     ) -> None:
         command = [
@@ -74,6 +75,8 @@ class EmulatorProcess:
             command.append(f"--quota-units-per-minute={quota_units_per_minute}")
         if service_ms is not None:
             command.append(f"--service-ms={service_ms}")
+        # Any other option of `python -m gmail_emulator` (the push ones, say).
+        command.extend(extra)
         self._process = Spawned(command, name="gmail-emulator", log_dir=log_dir, stdio=True)
         self.url = ""
 
@@ -102,6 +105,10 @@ class EmulatorProcess:
             by_method=data["by_method"],
             by_status={int(status): n for status, n in data["by_status"].items()},
         )
+
+    def push_statuses(self) -> dict[int, int]:
+        """How the push endpoint answered the deliveries so far: status -> count (0: no answer)."""
+        return {int(status): n for status, n in json.loads(self._command("pushes")).items()}
 
     def clear_request_log(self) -> None:
         self._command("clear")
@@ -144,6 +151,9 @@ def _serve(argv: list[str]) -> None:
                     "by_status": Counter(str(entry.status) for entry in entries),
                 }
                 print(json.dumps(summary), flush=True)
+            elif command == "pushes":
+                statuses = Counter(str(delivery.status) for delivery in emulator.push_log)
+                print(json.dumps(statuses), flush=True)
             elif command == "clear":
                 emulator.clear_request_log()
                 print("ok", flush=True)

@@ -22,6 +22,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "start_latency_median_s": ("<=", 0.5),
     "fleet_quota_efficiency": (">=", 0.85),
     "click_start_latency_under_load_s": ("<=", 1.0),
+    # Issue "New mail in seconds".
+    "push_latency_p50_s": ("<=", 2.0),
+    "push_latency_p95_s": ("<=", 5.0),
+    "push_runs_per_notification": ("<=", 0.5),
     "reaper_pass_queries": ("<=", 6),
     "health_queries": ("<=", 6),
     "schedule_tick_queries": ("<=", 10),

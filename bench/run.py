@@ -59,6 +59,7 @@ class Sizes:
     fleet_mailboxes: int
     fleet_messages: int  # per mailbox: more than the window lets a mailbox sync
     fleet_seconds: float  # the measured window
+    push_spread_seconds: float  # the window the push benchmark's additions are spread over
 
 
 FULL = Sizes(
@@ -81,6 +82,7 @@ FULL = Sizes(
     fleet_mailboxes=20,
     fleet_messages=3000,
     fleet_seconds=90,
+    push_spread_seconds=60,
 )
 # The progress benchmark does not shrink: a rate of writes needs 10 s of sync.
 QUICK = Sizes(
@@ -101,6 +103,7 @@ QUICK = Sizes(
     fleet_mailboxes=10,
     fleet_messages=2000,
     fleet_seconds=40,
+    push_spread_seconds=20,
 )
 
 
@@ -121,6 +124,7 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
         memory,
         poll,
         progress,
+        push,
         quota,
         slices,
         storage,
@@ -205,6 +209,11 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ),
         ),
         Benchmark(
+            "push",
+            ["push_latency_p50_s", "push_latency_p95_s", "push_runs_per_notification"],
+            lambda: push.push_latency(spread_seconds=sizes.push_spread_seconds, log_dir=log_dir),
+        ),
+        Benchmark(
             "upkeep_queries", ["reaper_pass_queries", "health_queries"], upkeep.upkeep_queries
         ),
         Benchmark(
@@ -225,6 +234,7 @@ NAMES = [
     "progress",
     "latency",
     "fleet",
+    "push",
     "upkeep_queries",
     "schedule_tick_queries",
 ]

@@ -16,6 +16,7 @@ from .labels import label_resources
 from .mailbox import EmulatedMailbox, HistoryExpired
 from .mailboxes import Mailboxes
 from .oauth import TokenStore
+from .push import Publisher
 from .quota import COSTS, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
@@ -44,7 +45,11 @@ _ROUTES = [
     (re.compile(_USER + r"/threads$"), "threads.list"),
     (re.compile(_USER + r"/threads/([^/]+)$"), "threads.get"),
     (re.compile(_USER + r"/history$"), "history.list"),
+    (re.compile(_USER + r"/watch$"), "users.watch"),
+    (re.compile(_USER + r"/stop$"), "users.stop"),
 ]
+# The methods that are not reads; every other one is a GET.
+_POSTS = frozenset({"users.watch", "users.stop"})
 
 
 class GmailApi:
@@ -57,8 +62,10 @@ class GmailApi:
         faults: Faults,
         log: RequestLog,
         clock: Callable[[], float],
+        publisher: Publisher,
     ) -> None:
         self._mailboxes = mailboxes
+        self._publisher = publisher
         self._tokens = tokens
         self._quota = quota
         self._faults = faults
@@ -81,6 +88,7 @@ class GmailApi:
         target: str,
         authorization: str | None,
         *,
+        body: bytes = b"",
         in_batch: bool = False,
         refused: errors.ApiError | None = None,
     ) -> Answer:
@@ -97,8 +105,9 @@ class GmailApi:
             email = grant.email
             if user_id != "me" and user_id.lower() != email.lower():
                 raise errors.delegation_denied(user_id)
-            # Only reads are emulated: a write answers as Google does for a read-only token.
-            if not grant.allows_gmail or http_method != "GET":
+            # Only reads (and watching) are emulated: a write answers as Google does for a
+            # read-only token.
+            if not grant.allows_gmail or http_method != ("POST" if method in _POSTS else "GET"):
                 raise errors.insufficient_scopes()
             if refused is not None:
                 raise refused
@@ -110,7 +119,7 @@ class GmailApi:
             fault = self._faults.backend_error()
             if fault is not None:
                 raise fault
-            response = json_response(200, self._answer(method, email, params, url.query))
+            response = self._respond(method, email, params, url.query, body)
         except errors.ApiError as error:
             response = json_response(error.code, error.body(), error.headers)
         self._log.append(
@@ -125,6 +134,18 @@ class GmailApi:
             )
         )
         return Answer(response, units)
+
+    def _respond(
+        self, method: str, email: str, params: tuple[str, ...], query_string: str, body: bytes
+    ) -> Response:
+        if method == "users.stop":
+            self._publisher.stop(email)
+            return Response(204)
+        if method == "users.watch":
+            mailbox = self._mailboxes.get(email)
+            watch = self._publisher.watch(mailbox.email, body)
+            return json_response(200, {"historyId": str(mailbox.history_id), **watch})
+        return json_response(200, self._answer(method, email, params, query_string))
 
     def _answer(self, method: str, email: str, params: tuple[str, ...], query_string: str) -> dict:
         query = parse_qs(query_string)

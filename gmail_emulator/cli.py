@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import random
 import signal
 import sys
 import threading
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from .profiles import DEFAULT_PROFILE, PROFILES
+from .push import DEFAULT_PUSH_EMAIL, PushOptions
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
 from .server import GmailEmulator
 from .timing import DEFAULT_BATCH_PARALLELISM, DEFAULT_SERVICE_JITTER, DEFAULT_SERVICE_MS
@@ -72,6 +74,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_BATCH_PARALLELISM,
         help="inner calls of one batch served at once",
     )
+    _add_push_arguments(parser)
+
+
+def _add_push_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--push-endpoint",
+        default=None,
+        help="POST Pub/Sub push messages for watched mailboxes here; none when absent",
+    )
+    parser.add_argument(
+        "--push-audience", default=None, help="the token's audience; the endpoint URL by default"
+    )
+    parser.add_argument(
+        "--push-email", default=DEFAULT_PUSH_EMAIL, help="the service account the token names"
+    )
+    parser.add_argument(
+        "--push-delay-ms", type=float, default=0, help="added to every push delivery"
+    )
+    parser.add_argument(
+        "--push-drop-rate", type=float, default=0, help="share of push messages never delivered"
+    )
+    parser.add_argument(
+        "--push-duplicate-rate", type=float, default=0, help="share of push messages sent twice"
+    )
+    parser.add_argument(
+        "--push-reorder-rate",
+        type=float,
+        default=0,
+        help="share of push messages held back 0.5-1.5 s, so that later ones overtake them",
+    )
+    parser.add_argument(
+        "--push-min-interval",
+        type=float,
+        default=1.0,
+        help="seconds between a user's push messages (Gmail: about 1); changes between are "
+        "folded into the next",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +131,14 @@ class Options:
     service_ms: float
     service_jitter: float
     batch_parallelism: int
+    push_endpoint: str | None
+    push_audience: str | None
+    push_email: str
+    push_delay_ms: float
+    push_drop_rate: float
+    push_duplicate_rate: float
+    push_reorder_rate: float
+    push_min_interval: float
 
     @classmethod
     def parsed(cls, options: Mapping[str, Any]) -> "Options":
@@ -126,6 +173,17 @@ def emulator_from(options: Mapping[str, Any]) -> GmailEmulator:
         service_ms=parsed.service_ms,
         service_jitter=parsed.service_jitter,
         batch_parallelism=parsed.batch_parallelism,
+        push=PushOptions(
+            endpoint=parsed.push_endpoint,
+            audience=parsed.push_audience,
+            email=parsed.push_email,
+            delay_seconds=parsed.push_delay_ms / 1000,
+            drop_rate=parsed.push_drop_rate,
+            duplicate_rate=parsed.push_duplicate_rate,
+            reorder_rate=parsed.push_reorder_rate,
+            min_interval=parsed.push_min_interval,
+            rng=random.Random(f"push:{parsed.seed}"),
+        ),
         host=parsed.host,
         port=parsed.port,
     )

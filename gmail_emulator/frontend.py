@@ -21,6 +21,7 @@ class Call(NamedTuple):
     method: str  # the HTTP method
     target: str  # path and query
     authorization: str | None
+    body: bytes = b""  # only users.watch reads one
 
 
 class Frontend:
@@ -50,6 +51,7 @@ class Frontend:
                     call.method,
                     call.target,
                     call.authorization,
+                    body=call.body,
                     in_batch=in_batch,
                     refused=None if i in places.held else errors.too_many_concurrent(),
                 )

@@ -19,6 +19,8 @@ from .profiles import DEFAULT_PROFILE, profile_named
 from .search import Filter
 
 Clock = Callable[[], float]
+# Told of every change: (address, the new history id, the changed message's labels).
+Listener = Callable[[str, int, tuple[str, ...]], None]
 DEFAULT_HISTORY_WINDOW = 7 * 24 * 3600
 
 
@@ -70,8 +72,10 @@ class EmulatedMailbox:
         profile: str = DEFAULT_PROFILE,
         clock: Clock = time.time,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
+        listener: Listener | None = None,
     ) -> None:
         self.email = email
+        self._listener = listener
         self.seed = seed
         self._clock = clock
         self._window = history_window_seconds
@@ -309,6 +313,8 @@ class EmulatedMailbox:
         )
         self._history_ids.append(history_id)
         self._version += 1
+        if self._listener is not None:
+            self._listener(self.email, history_id, record.label_ids)
 
     def _forget_old_history(self) -> None:
         horizon = self._clock() - self._window

@@ -14,7 +14,12 @@ COSTS = {
     "messages.attachments.get": 5,
     "threads.list": 10,
     "threads.get": 10,
+    "users.watch": 100,
+    "users.stop": 50,
 }
+# A bucket always holds at least the dearest read, however small the quota (a watch,
+# dearer, is paid for from a quota of at least 200 units per minute).
+_DEAREST_READ = COSTS["threads.get"]
 # Gmail counts units per minute: half a minute's may be spent at once (the app's
 # ledger holds as much, syncapp.gmail.ledger.USER_BURST_SECONDS).
 BURST_SECONDS = 30
@@ -83,7 +88,7 @@ class Quota:
 def _refilled(bucket: tuple[float, float] | None, units_per_minute: float, now: float) -> float:
     """The units in a bucket (None: never used, so full) once refilled up to `now`."""
     rate = units_per_minute / 60
-    capacity = max(rate * BURST_SECONDS, max(COSTS.values()))
+    capacity = max(rate * BURST_SECONDS, _DEAREST_READ)
     available, at = bucket if bucket is not None else (capacity, now)
     return min(capacity, available + max(0.0, now - at) * rate)
 

@@ -2,13 +2,14 @@
 
 import contextlib
 import logging
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import batch, errors
 from .api import GmailApi
@@ -19,9 +20,11 @@ from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
 from .mailboxes import Mailboxes
 from .oauth import OAuthEndpoints, TokenStore
 from .profiles import DEFAULT_PROFILE
+from .push import Publisher, PushDelivery, PushOptions
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER, ConcurrencyLimit, Quota
 from .requestlog import LoggedRequest, RequestLog
 from .responses import Response, json_response
+from .signing import certificates, rsa_key
 from .timing import (
     DEFAULT_BATCH_PARALLELISM,
     DEFAULT_SERVICE_JITTER,
@@ -35,6 +38,10 @@ BATCH_PATHS = ("/batch", "/batch/gmail/v1")
 TOKEN_PATHS = ("/token", "/o/oauth2/token")
 AUTHORIZE_PATHS = ("/o/oauth2/auth", "/o/oauth2/v2/auth")
 USERINFO_PATH = "/oauth2/v3/userinfo"
+CERTS_PATH = "/oauth2/v1/certs"
+# POST /_emulator/<address>/messages?count=N: new mail in a running emulator.
+_ADD_MESSAGES = re.compile(r"^/_emulator/([^/]+)/messages$")
+MAX_ADDED = 1000
 
 
 class GmailEmulator:
@@ -59,6 +66,7 @@ class GmailEmulator:
         service_ms: float = DEFAULT_SERVICE_MS,
         service_jitter: float = DEFAULT_SERVICE_JITTER,
         batch_parallelism: int = DEFAULT_BATCH_PARALLELISM,
+        push: PushOptions | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = time.time,
@@ -73,6 +81,7 @@ class GmailEmulator:
         self._clock = clock
         self._sleep = sleep
         self._history_window = history_window_seconds
+        self._publisher = Publisher(push or PushOptions(), seed=seed, clock=clock)
         self._mailboxes = Mailboxes(
             self._new_mailbox(email, messages=messages, seed=seed), self._new_mailbox
         )
@@ -88,6 +97,7 @@ class GmailEmulator:
             faults=self.faults,
             log=self._log,
             clock=clock,
+            publisher=self._publisher,
         )
         self._service_time = ServiceTime(service_ms=service_ms, jitter=service_jitter, seed=seed)
         self._frontend = Frontend(
@@ -129,6 +139,7 @@ class GmailEmulator:
         server.close_connections()
         if self._thread is not None:
             self._thread.join()
+        self._publisher.close()
 
     def __enter__(self) -> "GmailEmulator":
         self.start()
@@ -224,6 +235,22 @@ class GmailEmulator:
         """Access tokens issued so far (and unknown ones) answer 401 until a refresh."""
         self._tokens.expire_access_tokens(self.mailbox(email).email)
 
+    # -- push notifications ----------------------------------------------------------
+
+    @property
+    def push(self) -> PushOptions:
+        """Where deliveries go and how they fail: change its fields while it runs."""
+        return self._publisher.options
+
+    @property
+    def push_log(self) -> list[PushDelivery]:
+        """Every attempt to deliver a push message, in the order they were made."""
+        return self._publisher.log
+
+    def watched(self, email: str) -> bool:
+        """Whether the mailbox has a watch that has not lapsed."""
+        return self._publisher.watched(self.mailbox(email).email) is not None
+
     # -- serving -------------------------------------------------------------------
 
     def _new_mailbox(self, email: str, *, messages: int, seed: int) -> EmulatedMailbox:
@@ -234,6 +261,7 @@ class GmailEmulator:
             profile=self.profile,
             clock=self._clock,
             history_window_seconds=self._history_window,
+            listener=self._publisher.changed,
         )
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -265,7 +293,7 @@ class GmailEmulator:
         authorization = handler.headers.get("Authorization")
         if path.startswith("/gmail/"):
             [response] = self._frontend.answer(
-                [Call(method, handler.path, authorization)], in_batch=False
+                [Call(method, handler.path, authorization, body)], in_batch=False
             )
             return response
         if path in BATCH_PATHS and method == "POST":
@@ -281,7 +309,28 @@ class GmailEmulator:
             return self._oauth.authorize(parse_qs(urlsplit(handler.path).query))
         if path == USERINFO_PATH:
             return self._oauth.userinfo(authorization)
+        if path == CERTS_PATH and method == "GET":
+            return json_response(
+                200, certificates(rsa_key(self.seed)), (("Cache-Control", "max-age=3600"),)
+            )
+        added = _ADD_MESSAGES.match(path)
+        if added and method == "POST":
+            return self._add_messages(
+                unquote(added.group(1)), parse_qs(urlsplit(handler.path).query)
+            )
         return json_response(404, errors.not_found().body())
+
+    def _add_messages(self, email: str, query: dict[str, list[str]]) -> Response:
+        count = query.get("count", ["1"])[0]
+        if not count.isdigit() or not 1 <= int(count) <= MAX_ADDED:
+            return json_response(400, errors.bad_request(f"count must be 1 to {MAX_ADDED}").body())
+        try:
+            mailbox = self.mailbox(email)
+        except KeyError:
+            return json_response(404, errors.not_found().body())
+        ids = mailbox.add_messages(int(count))
+        messages = [{"id": i, "threadId": mailbox.record(i).thread_id} for i in ids]
+        return json_response(200, {"messages": messages})
 
 
 class _Handler(BaseHTTPRequestHandler):

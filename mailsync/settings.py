@@ -169,6 +169,17 @@ GMAIL_PROJECT_QUOTA_UNITS_PER_MINUTE = envint(
     "GMAIL_PROJECT_QUOTA_UNITS_PER_MINUTE", 1_200_000, minimum=1
 )
 GMAIL_DAILY_UNITS_BUDGET = envint("GMAIL_DAILY_UNITS_BUDGET", 80_000_000, minimum=1)
+# Push notifications (syncapp/push.py, syncapp/watches.py): mailboxes are watched on this
+# Cloud Pub/Sub topic ("projects/P/topics/T"); empty: no watches, polling only.
+GMAIL_PUBSUB_TOPIC = envstr("GMAIL_PUBSUB_TOPIC", "")
+# POST /gmail/push/ takes a delivery only with a token Google signed (its certificates
+# here) for this audience (the push subscription's; by default its endpoint URL) and
+# naming this service account. An empty audience refuses every delivery.
+GOOGLE_OIDC_CERTS_URL = envstr(
+    "GOOGLE_OIDC_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs"
+)
+GMAIL_PUSH_AUDIENCE = envstr("GMAIL_PUSH_AUDIENCE", "")
+GMAIL_PUSH_SERVICE_ACCOUNT = envstr("GMAIL_PUSH_SERVICE_ACCOUNT", "")
 # Messages the sync hands the client at a time; a batch request holds at most this many.
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:
@@ -212,6 +223,9 @@ SYNC_QUEUE_GRACE_SECONDS = envint("SYNC_QUEUE_GRACE_SECONDS", 30, minimum=1)
 SYNC_MAX_RETRIES = envint("SYNC_MAX_RETRIES", 3)
 SYNC_RETRY_DELAY_SECONDS = envint("SYNC_RETRY_DELAY_SECONDS", 30, minimum=1)
 SYNC_INTERVAL_MINUTES = envint("SYNC_INTERVAL_MINUTES", 15, minimum=1)
+# A mailbox with a live watch is polled this rarely: push brings its changes, and
+# the poll catches what a lost notification missed.
+SYNC_PUSH_FALLBACK_HOURS = envint("SYNC_PUSH_FALLBACK_HOURS", 6, minimum=1)
 # Starts a user may ask for through the JSON API per minute; past it, 429.
 SYNC_API_STARTS_PER_MINUTE = envint("SYNC_API_STARTS_PER_MINUTE", 10, minimum=1)
 # Finished runs kept per mailbox; older ones are pruned daily.

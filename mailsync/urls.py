@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from syncapp.views import accounts, api, dashboard, health, mail, mailboxes, runs
+from syncapp.views import accounts, api, dashboard, health, mail, mailboxes, push, runs
 
 handler404 = "syncapp.views.errors.page_not_found"
 handler500 = "syncapp.views.errors.server_error"
@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/sync/", api.sync, name="api-sync"),
     path("api/runs/<int:run_id>/", api.run_detail, name="api-run"),
     path("api/runs/<int:run_id>/cancel/", api.run_cancel, name="api-run-cancel"),
+    path("gmail/push/", push.gmail_push, name="gmail-push"),
     path("health/", health.health, name="health"),
     path("staff/runbook/", health.runbook, name="runbook"),
     path("admin/", admin.site.urls),

@@ -22,6 +22,7 @@ class RunTrigger(models.TextChoices):
     CLI = "cli", "Command line"
     SCHEDULE = "schedule", "Schedule"
     RETRY = "retry", "Retry"
+    PUSH = "push", "Push notification"
 
 
 class RunFailure(models.TextChoices):

@@ -16,8 +16,9 @@ from syncapp.choices import (
     RunTrigger,
 )
 from syncapp.fields import EncryptedTextField
+from syncapp.push_models import GmailWatch, PushCount
 
-__all__ = ["RunFailure", "RunKind", "RunStatus", "RunTrigger"]
+__all__ = ["GmailWatch", "PushCount", "RunFailure", "RunKind", "RunStatus", "RunTrigger"]
 
 
 class MailboxQuerySet(models.QuerySet["Mailbox"]):
@@ -33,13 +34,14 @@ class Mailbox(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
     )
     email = models.EmailField()
-    # OAuth credentials the sync uses; the access token is refreshed and saved back.
-    # Encrypted at rest (syncapp.fields); never shown in the admin, logs or errors.
+    # OAuth credentials, the access token refreshed and saved back. Encrypted at rest
+    # (syncapp.fields); never shown in the admin, logs or errors.
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
-    # Gmail history ids are unsigned 64-bit numbers sent as strings.
+    # Gmail history ids are 64-bit numbers sent as strings. Pending: the newest a push named.
     history_id = models.CharField(max_length=32, blank=True)
+    pending_history_id = models.PositiveBigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     needs_reconnect = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -134,8 +136,7 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCREMENTAL)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.WEB)
-    # Set when an incremental run had to fall back to a full sync.
-    fell_back_to_full = models.BooleanField(default=False)
+    fell_back_to_full = models.BooleanField(default=False)  # an incremental run synced in full
     # The run a retry continues from, and how far that run had got (its speed starts there).
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"

@@ -76,12 +76,26 @@ SYNC_TICK = "mailsync: sync every mailbox"
 # first time 30 s after it starts.
 SCHEDULER_CHECK_SECONDS = 30
 
+
+def enqueue_watches(*, mailbox_ids: list[int]) -> str:
+    """Have a worker call users.watch for these committed mailboxes (incremental lane)."""
+    return async_task(
+        "syncapp.tasks.watch_mailboxes",
+        mailbox_ids,
+        task_name=f"watch-{mailbox_ids[0]}-{len(mailbox_ids)}",
+        group="watch",
+        cluster=lane_queue(Lane.INCREMENTAL),
+    )
+
+
 SCHEDULES: dict[str, tuple[str, int]] = {
     "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", 1),
     # Each mailbox is synced every SYNC_INTERVAL_MINUTES (its next_sync_at); the tick
     # that starts the due ones runs every minute.
     SYNC_TICK: ("syncapp.tasks.sync_all_mailboxes", 1),
     "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", 24 * 60),
+    # Gmail asks for a watch to be renewed at least every 7 days; daily, as it advises.
+    "mailsync: renew Gmail watches": ("syncapp.tasks.renew_gmail_watches", 24 * 60),
 }
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -33,6 +32,7 @@ from syncapp.models import (
     SyncRunQuerySet,
 )
 from syncapp.sql import insert_from
+from syncapp.watches import sync_interval, watch_is_live
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,19 @@ def sync_runs_start_many(*, source: QuerySet[Any], **values: Any) -> list[int]:
     return created
 
 
+def sync_runs_start_pushed(*, mailbox_ids: list[int]) -> list[int]:
+    """A push said these mailboxes changed: an incremental run (incremental lane) for
+    each that has synced before and has no active run (that run's end looks again)."""
+    return sync_runs_start_many(
+        source=Mailbox.objects.filter(pk__in=mailbox_ids, needs_reconnect=False).exclude(
+            history_id=""
+        ),
+        mailbox=F("pk"),
+        kind=Value(RunKind.INCREMENTAL),
+        trigger=Value(RunTrigger.PUSH),
+    )
+
+
 def sync_run_enqueue(*, run_id: int, lane: queue.Lane | None = None) -> None:
     """Hand the run's next slice to the workers; call it once the row is committed."""
     sync_runs_enqueue([run_id], lane=lane)
@@ -306,13 +319,33 @@ def sync_run_succeed(
         if not ended:
             raise RunLost(f"run {run_id} is no longer owned by worker {worker}")
         mailbox_id = SyncRun.objects.values_list("mailbox_id", flat=True).get(pk=run_id)
-        # The schedule's next sync of this mailbox is an interval from now.
+        # Locked until the commit: a notification raising the pending id meanwhile waits,
+        # then finds no active run and starts one itself.
+        before, pending = (
+            Mailbox.objects.select_for_update()
+            .values_list("history_id", "pending_history_id")
+            .get(pk=mailbox_id)
+        )
+        # The schedule's next sync of this mailbox is an interval from now: a long one
+        # while push brings its changes.
+        pushed = watch_is_live(mailbox_id=mailbox_id, now=finished_at)
         Mailbox.objects.filter(pk=mailbox_id).update(
             history_id=history_id,
             last_synced_at=finished_at,
-            next_sync_at=finished_at + timedelta(minutes=settings.SYNC_INTERVAL_MINUTES),
+            next_sync_at=finished_at + sync_interval(pushed=pushed),
         )
+        if _pushed_change_missed(before=before, reached=history_id, pending=pending):
+            logger.info("run %s ended short of a pushed change: one more", run_id)
+            sync_runs_start_pushed(mailbox_ids=[mailbox_id])
     logger.info("run %s succeeded (mailbox %s)", run_id, mailbox_id)
+
+
+def _pushed_change_missed(*, before: str, reached: str, pending: int | None) -> bool:
+    """A notification named a change newer than the run reached: run again, as long as
+    Gmail's history moved (a run that moved nothing would only loop on a lagging id)."""
+    if pending is None or pending <= int(reached or 0):
+        return False
+    return not before or int(reached or 0) > int(before)
 
 
 def sync_run_fail(

@@ -2,7 +2,8 @@
 
 Each mailbox has `next_sync_at`. The schedule's tick (every minute) takes the
 due mailboxes in batches, moves their next_sync_at on by SYNC_INTERVAL_MINUTES
-(with jitter, so that mailboxes first synced together drift apart) and starts
+(SYNC_PUSH_FALLBACK_HOURS for a mailbox with a live watch: push brings its changes;
+with jitter, so that mailboxes first synced together drift apart) and starts
 their runs, with a constant number of statements per batch. A run that
 succeeds moves its mailbox's next_sync_at on too (runs.sync_run_succeed), so a
 mailbox synced by hand is not synced again by the tick straight after. Ticks
@@ -14,15 +15,15 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from syncapp.locks import one_at_a_time
-from syncapp.models import Mailbox, SyncRun
+from syncapp.models import GmailWatch, Mailbox, SyncRun
 from syncapp.queue import SCHEDULER_CHECK_SECONDS, SYNC_TICK, schedule_next_run
 from syncapp.runs import sync_runs_start_many
+from syncapp.watches import sync_interval
 
 BATCH_SIZE = 1000
 # The next sync is due after the interval times a factor in this range.
@@ -50,7 +51,6 @@ def mailboxes_sync_due_batch(*, now: datetime, size: int) -> tuple[int, list[int
     A mailbox that already has an active run is moved on but gets no new run:
     the one-active-run index skips it in the INSERT.
     """
-    interval = settings.SYNC_INTERVAL_MINUTES * 60
     with transaction.atomic():
         due = Mailbox.objects.due(now=now).order_by("next_sync_at")
         if connection.features.has_select_for_update_skip_locked:
@@ -59,12 +59,19 @@ def mailboxes_sync_due_batch(*, now: datetime, size: int) -> tuple[int, list[int
         ids = list(due.values_list("pk", flat=True)[:size])
         if not ids:
             return 0, []
+        pushed = set(
+            GmailWatch.objects.live(now=now)
+            .filter(mailbox_id__in=ids)
+            .values_list("mailbox_id", flat=True)
+        )
         Mailbox.objects.filter(pk__in=ids).update(
             next_sync_at=Case(
                 *(
                     When(
                         pk=pk,
-                        then=Value(now + timedelta(seconds=interval * random.uniform(*JITTER))),
+                        then=Value(
+                            now + sync_interval(pushed=pk in pushed) * random.uniform(*JITTER)
+                        ),
                     )
                     for pk in ids
                 ),

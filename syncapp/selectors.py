@@ -21,7 +21,15 @@ from django.db.models.functions import Left
 from django.http import Http404
 from django.utils import timezone
 
-from syncapp.models import Label, Mailbox, Message, SyncRun, WorkerProcess, alive_cutoff
+from syncapp.models import (
+    GmailWatch,
+    Label,
+    Mailbox,
+    Message,
+    SyncRun,
+    WorkerProcess,
+    alive_cutoff,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -83,9 +91,33 @@ def mailbox_list_for_user(*, user: User) -> list[AnnotatedMailbox]:
     latest = _runs_annotated().order_by("-created_at", "-id")[:1]
     return list(
         Mailbox.objects.filter(owner=user)
+        .select_related("watch")
         .annotate(message_count=Count("messages"))
         .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs"))
         .order_by("email")
+    )
+
+
+def mailbox_watch_or_none(*, mailbox: Mailbox) -> GmailWatch | None:
+    """The mailbox's watch (selected with it by mailbox_list_for_user), if it has one."""
+    try:
+        return mailbox.watch
+    except GmailWatch.DoesNotExist:
+        return None
+
+
+def mailbox_is_pushed(*, mailbox: Mailbox) -> bool:
+    """Whether Gmail pushes the mailbox's changes now (a live watch)."""
+    return GmailWatch.objects.live(now=timezone.now()).filter(mailbox=mailbox).exists()
+
+
+def watches_expiring(*, now: datetime, within: timedelta, limit: int = 50) -> QuerySet[GmailWatch]:
+    """Watches of connected mailboxes that lapse within `within` (lapsed ones too),
+    soonest first: the daily renewal should have renewed them."""
+    return (
+        GmailWatch.objects.filter(expires_at__lt=now + within, mailbox__needs_reconnect=False)
+        .select_related("mailbox")
+        .order_by("expires_at")[:limit]
     )
 
 

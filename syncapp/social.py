@@ -24,6 +24,7 @@ from social_core.exceptions import AuthAssociationError
 from syncapp.gmail.client import SCOPE as GMAIL_READONLY
 from syncapp.mailboxes import mailbox_disconnect
 from syncapp.models import Mailbox
+from syncapp.watches import mailboxes_stop_watches, mailboxes_watch_soon
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,8 @@ def mailbox_connect(
         said = (
             f"Reconnected {email}" if mailbox.needs_reconnect else f"{email} is already connected"
         )
+    if not fields["needs_reconnect"]:
+        mailboxes_watch_soon(mailbox_ids=[mailbox.pk])
     if social is not None and social.extra_data.get("email") != email:
         # Which mailbox this Google account is, for a disconnect (its uid is Google's `sub`).
         social.extra_data = {"email": email}
@@ -176,6 +179,7 @@ def mailbox_forget_tokens(*, backend: Any, user: Any, entries: list[Any], **_: A
         # mailbox_connect keeps the address; an older association's uid may be it.
         email = (entry.extra_data or {}).get("email") or entry.uid
         if "@" in email:
+            mailboxes_stop_watches(owner_id=user.pk, email=email)
             mailbox_disconnect(owner_id=user.pk, email=email)
         else:
             logger.warning("user %s disconnected an account of unknown address", user.pk)

@@ -18,10 +18,12 @@ from django.utils import timezone
 from django_q.exceptions import TimeoutException
 from django_q.signals import post_spawn
 
+from syncapp.push import push_counts_prune
 from syncapp.queue import Lane, lane_queue, serving_queue
 from syncapp.runs import new_worker_id
 from syncapp.scheduling import mailboxes_sync_all
 from syncapp.slices import sync_run_interrupt, sync_run_take_due
+from syncapp.watches import mailboxes_watch, watches_renew
 from syncapp.worker.execute import sync_run_execute
 from syncapp.worker.liveness import executing, start_liveness
 from syncapp.worker.pool import serve_slices
@@ -95,7 +97,16 @@ def sync_all_mailboxes() -> str:
 
 
 def prune_sync_runs() -> str:
-    return f"deleted {sync_runs_prune()} runs"
+    counts = push_counts_prune(now=timezone.now())
+    return f"deleted {sync_runs_prune()} runs, {counts} push counts"
+
+
+def watch_mailboxes(mailbox_ids: list[int]) -> str:
+    return f"{mailboxes_watch(mailbox_ids=mailbox_ids)} of {len(mailbox_ids)} watched"
+
+
+def renew_gmail_watches() -> str:
+    return f"queued {watches_renew(now=timezone.now())} batches"
 
 
 @receiver(post_spawn)

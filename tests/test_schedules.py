@@ -27,6 +27,11 @@ def test_ensure_schedules_creates_each_job_once(settings):
         "mailsync: end dead runs": ("syncapp.tasks.reap_sync_runs", Schedule.MINUTES, 1),
         "mailsync: sync every mailbox": ("syncapp.tasks.sync_all_mailboxes", Schedule.MINUTES, 1),
         "mailsync: prune old runs": ("syncapp.tasks.prune_sync_runs", Schedule.MINUTES, 1440),
+        "mailsync: renew Gmail watches": (
+            "syncapp.tasks.renew_gmail_watches",
+            Schedule.MINUTES,
+            1440,
+        ),
     }
 
 

@@ -31,6 +31,8 @@ UNITS = {
     "messages.list": 5,
     "messages.get": 5,
     "threads.get": 10,
+    "users.watch": 100,
+    "users.stop": 50,
 }
 
 

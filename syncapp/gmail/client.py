@@ -120,6 +120,15 @@ class GmailClient:
     def get_profile(self) -> dict:
         return self._call("users.getProfile", lambda: self._users.getProfile(userId="me"))
 
+    def watch(self, *, topic: str) -> dict:
+        """Have Gmail push the mailbox's changes to the Pub/Sub topic: {historyId, expiration}."""
+        body = {"topicName": topic}
+        return self._call("users.watch", lambda: self._users.watch(userId="me", body=body))
+
+    def stop(self) -> None:
+        """End the mailbox's push notifications."""
+        self._call("users.stop", lambda: self._users.stop(userId="me"))
+
     def list_labels(self) -> list[dict]:
         response = self._call("labels.list", lambda: self._labels.list(userId="me"))
         return response.get("labels", [])

@@ -15,10 +15,15 @@ from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from syncapp.mailboxes import MailboxNeedsReconnect
 from syncapp.models import Mailbox, SyncRun
 from syncapp.runs import sync_run_start
-from syncapp.selectors import mailbox_get_for_user, mailbox_list_for_user, run_get_for_user
+from syncapp.selectors import (
+    mailbox_get_for_user,
+    mailbox_list_for_user,
+    mailbox_watch_or_none,
+    run_get_for_user,
+)
 from syncapp.social import google_sign_in_configured
 from syncapp.views.common import HtmxHttpRequest
-from syncapp.views.presenters import RunProgress
+from syncapp.views.presenters import ChangeDelivery, RunProgress
 from syncapp.views.runs import render_progress
 
 
@@ -27,6 +32,7 @@ class MailboxCard:
     mailbox: Mailbox
     # The current run, or else the last one; None before the first sync.
     progress: RunProgress | None
+    delivery: ChangeDelivery
 
 
 @require_GET
@@ -40,6 +46,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             progress=RunProgress(run=mailbox.latest_runs[0], now=now)
             if mailbox.latest_runs
             else None,
+            delivery=ChangeDelivery.of(mailbox_watch_or_none(mailbox=mailbox), now=now),
         )
         for mailbox in mailbox_list_for_user(user=request.user)
     ]

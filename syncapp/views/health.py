@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,11 @@ from django.views.decorators.http import require_GET
 
 from syncapp.gmail.ledger import quota_ledger
 from syncapp.monitoring import health_snapshot, runbook_figures
+from syncapp.push import push_notifications_per_minute
+from syncapp.selectors import watches_expiring
+
+# The staff page lists the watches that lapse this soon.
+WATCHES_EXPIRING_WITHIN = timedelta(days=1)
 
 
 @require_GET
@@ -37,4 +44,11 @@ def runbook(request: HttpRequest) -> HttpResponse:
         units_today=quota_ledger().units_today(now=now.timestamp()),
         daily_budget=settings.GMAIL_DAILY_UNITS_BUDGET,
     )
-    return render(request, "staff/runbook.html", {"health": snapshot, "figures": figures})
+    push = {
+        "configured": bool(settings.GMAIL_PUBSUB_TOPIC),
+        "per_minute": push_notifications_per_minute(now=now),
+        "expiring": watches_expiring(now=now, within=WATCHES_EXPIRING_WITHIN),
+    }
+    return render(
+        request, "staff/runbook.html", {"health": snapshot, "figures": figures, "push": push}
+    )

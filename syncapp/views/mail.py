@@ -18,6 +18,7 @@ from syncapp.selectors import (
     Cursor,
     label_names_for_mailbox,
     mailbox_get_for_user,
+    mailbox_is_pushed,
     message_get_for_user,
     message_page_for_mailbox,
 )
@@ -46,11 +47,14 @@ def message_list(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
     older_url = None
     if page.next_cursor is not None:
         older_url = "?" + urlencode({**filters, "before": str(page.next_cursor)})
+    template = "mail/message_list.html"
     return render(
         request,
-        "mail/message_list.html",
+        f"{template}#messages" if request.htmx else template,
         {
             "mailbox": mailbox,
+            # Only the newest page, unfiltered, follows pushed changes.
+            "live": cursor is None and not filters and mailbox_is_pushed(mailbox=mailbox),
             "page": page,
             "labels": sorted(label_names_for_mailbox(mailbox=mailbox).items(), key=_by_name),
             "label": label,

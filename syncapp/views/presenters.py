@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from syncapp.models import SyncRun
+from syncapp.models import GmailWatch, SyncRun
 
 if TYPE_CHECKING:
     from syncapp.selectors import AnnotatedRun
@@ -128,3 +128,25 @@ def human_duration(seconds: float) -> str:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeDelivery:
+    """How a mailbox's changes reach the copy: pushed by Gmail (live) or polled."""
+
+    live: bool
+    last_change_at: datetime | None
+    # Why a mailbox is polled although push is configured: its watch failed or lapsed.
+    problem: str
+
+    @classmethod
+    def of(cls, watch: GmailWatch | None, *, now: datetime) -> ChangeDelivery:
+        if watch is None:
+            return cls(live=False, last_change_at=None, problem="")
+        live = watch.expires_at is not None and watch.expires_at > now
+        problem = ""
+        if watch.error:
+            problem = "Gmail refused to push its changes"
+        elif not live:
+            problem = "its push notifications lapsed"
+        return cls(live=live, last_change_at=watch.last_change_at, problem=problem)

@@ -21,6 +21,7 @@ from syncapp.slices import sync_run_yield
 from syncapp.sync import sync
 from syncapp.sync.checkpoint import Checkpoint
 from syncapp.sync.recorder import SliceEnded
+from syncapp.watches import mailbox_watch_if_lapsed
 from syncapp.worker.failures import classify_failure, record_failure
 from syncapp.worker.heartbeat import Heartbeat
 from syncapp.worker.recorder import Observer, RunRecorder
@@ -69,6 +70,8 @@ def sync_run_execute(
             )
             # A slice ends on a long wait for quota; syncing in-process (no limit) sleeps.
             client.quota_may_yield = bool(limit)
+            recorder.stage = "watching for changes"
+            mailbox_watch_if_lapsed(mailbox=run.mailbox, client=client)
             history_id = sync(recorder, client, kind=run.kind)
             recorder.stage = "finishing"
             sync_run_succeed(

@@ -12,9 +12,16 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-# Paths a signed-out visitor may open (the admin has its own sign-in; signing out
-# nobody does nothing).
-OPEN_PREFIXES = ("accounts/login/", "accounts/logout/", "oauth/", "health/", "admin/")
+# Paths a signed-out visitor may open (the admin has its own sign-in, Gmail's push
+# endpoint Pub/Sub's token; signing out nobody does nothing).
+OPEN_PREFIXES = (
+    "accounts/login/",
+    "accounts/logout/",
+    "oauth/",
+    "health/",
+    "admin/",
+    "gmail/push/",
+)
 SAMPLE_ARGUMENTS = {"mailbox_id": 1, "run_id": 1, "message_id": 1}
 
 
