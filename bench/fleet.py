@@ -6,10 +6,11 @@ clicks. `manage.py syncworkers --workers 2` starts every lane with SYNC_LANES on
 the fleet's full syncs (scheduled, hence bulk work) are served by the bulk lane's two
 worker processes and clicks by the interactive lane. All K full syncs start at once.
 
-`fleet_quota_efficiency`: once mail is being stored (plus a warm-up), the messages
-stored by the fleet are counted at the start and end of a window; messages/s over the
-window ÷ (K x 6,000 / 5 / 60 = 20 messages/s each). The mailboxes are big enough
-not to finish within it.
+`fleet_quota_efficiency`: once mail is being stored and every mailbox's opening burst
+(a full 30-second bucket, which Gmail and the emulator allow at once) is spent, the
+messages stored by the fleet are counted at the start and end of a window; messages/s
+over the window ÷ (K x 6,000 / 5 / 60 = 20 messages/s each): the steady state, which
+the burst would flatter. The mailboxes are big enough not to finish within it.
 
 `click_start_latency_under_load_s`: during that window, a person's click (a WEB run,
 through `sync_run_start` as the API starts it) on the small mailbox, one after the
@@ -33,6 +34,7 @@ from bench.environment import child_env
 from bench.figures import Figure
 from bench.fixtures import PASSWORD, mailbox_delete
 from gmail_emulator.fleet import fleet_address, fleet_refresh_token, fleet_username
+from syncapp.gmail.ledger import USER_BURST_SECONDS
 from syncapp.models import Mailbox, Message, SyncRun, WorkerProcess
 from syncapp.runs import sync_run_start
 from tests.support.processes import Spawned
@@ -42,7 +44,8 @@ PER_USER_UNITS_PER_MINUTE = 6000
 MESSAGE_UNITS = 5
 PER_MAILBOX_CEILING = PER_USER_UNITS_PER_MINUTE / MESSAGE_UNITS / 60  # 20 messages/s
 WORKERS = 2
-WARM_UP_SECONDS = 5
+# The opening burst is spent by then: the window measures the steady state.
+WARM_UP_SECONDS = USER_BURST_SECONDS + 5
 CLICK_MAILBOX = "click@example.com"
 CLICK_MESSAGES = 10
 POLL_SECONDS = 0.02

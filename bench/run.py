@@ -80,7 +80,7 @@ FULL = Sizes(
     progress_latency_ms=200,
     start_runs=20,
     fleet_mailboxes=20,
-    fleet_messages=3000,
+    fleet_messages=4000,
     fleet_seconds=90,
     push_spread_seconds=60,
 )
@@ -101,7 +101,7 @@ QUICK = Sizes(
     progress_latency_ms=200,
     start_runs=10,
     fleet_mailboxes=10,
-    fleet_messages=2000,
+    fleet_messages=2500,
     fleet_seconds=40,
     push_spread_seconds=20,
 )

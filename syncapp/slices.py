@@ -121,6 +121,21 @@ def sync_run_take_due(*, now: datetime, full_only: bool) -> int | None:
     return None
 
 
+def sync_run_take_waiting(*, now: datetime, queue: str, full_only: bool) -> int | None:
+    """A worker with room takes a run of its lane (`queue`) that no worker holds: the
+    earliest due of those waiting for their quota, else the longest queued, whose task
+    still waits in the broker behind busy workers (its delivery will find it taken).
+    The worker then claims it (sync_run_claim settles races). None when there is none.
+    """
+    due = sync_run_take_due(now=now, full_only=full_only)
+    if due is not None:
+        return due
+    queued = SyncRun.objects.unheld().filter(queue=queue, next_slice_at__isnull=True)
+    if full_only:
+        queued = queued.filter(kind=SyncRun.Kind.FULL)
+    return queued.order_by("queued_at").values_list("pk", flat=True).first()
+
+
 def sync_run_interrupt(
     *, run_id: int, reason: str, worker: str | None = None, still: Q | None = None
 ) -> bool:

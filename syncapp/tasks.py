@@ -22,7 +22,7 @@ from syncapp.push import push_counts_prune
 from syncapp.queue import Lane, lane_queue, serving_queue
 from syncapp.runs import new_worker_id
 from syncapp.scheduling import mailboxes_sync_all
-from syncapp.slices import sync_run_interrupt, sync_run_take_due
+from syncapp.slices import sync_run_interrupt, sync_run_take_waiting
 from syncapp.watches import mailboxes_watch, watches_renew
 from syncapp.worker.execute import sync_run_execute
 from syncapp.worker.liveness import executing, start_liveness
@@ -34,13 +34,14 @@ logger = logging.getLogger(__name__)
 
 def execute_sync_run(run_id: int) -> None:
     """Execute one slice of the run; then, while the task has time, the slices of
-    runs whose quota has refilled (work stealing: the worker does not wait for the
-    upkeep pass to queue them). The bulk lane serves several at once."""
+    runs of its lane that wait: whose quota has refilled, or queued behind busy
+    workers (work stealing: the worker does not wait for the broker to deliver
+    them). The bulk lane serves several at once."""
     began = time.monotonic()
     serve_slices(
         first=run_id,
         execute=_execute_slice,
-        take_due=_take_due,
+        take_waiting=_take_waiting,
         may_take=partial(_time_for_another, since=began),
         threads=settings.SYNC_SLICES_PER_WORKER if _serves_bulk() else 1,
     )
@@ -62,12 +63,14 @@ def _time_for_another(*, since: float) -> bool:
     return time.monotonic() - since < spare / 2
 
 
-def _take_due() -> int | None:
-    """A due run of this worker's lane: full syncs' slices in the bulk lane, any run
+def _take_waiting() -> int | None:
+    """A waiting run of this worker's lane: full syncs' slices in the bulk lane, any run
     when lanes are off, none in the other lanes."""
     if not _serves_bulk():
         return None
-    return sync_run_take_due(now=timezone.now(), full_only=settings.SYNC_LANES)
+    return sync_run_take_waiting(
+        now=timezone.now(), queue=serving_queue(), full_only=settings.SYNC_LANES
+    )
 
 
 def _serves_bulk() -> bool:

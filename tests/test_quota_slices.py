@@ -42,9 +42,9 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     assert (run.status, run.worker) == (SyncRun.Status.RUNNING, "")
     assert run.next_slice_at is not None
     # It yields at the first batch it cannot pay for at once, and comes back when
-    # the bucket is full again, to spend a whole burst at full speed.
-    full_again = datetime.fromtimestamp(started + 30, UTC)
-    assert abs((run.next_slice_at - full_again).total_seconds()) < 0.5
+    # the bucket is half full again: a late start then wastes none of the refill.
+    half_full = datetime.fromtimestamp(started + 15, UTC)
+    assert abs((run.next_slice_at - half_full).total_seconds()) < 0.5
     assert clock.time() - started < 0.5, "it slept no more than a fraction of a second"
     assert enqueued == [], "nothing queued before the quota refills"
     assert sync_runs_continue(now=run.next_slice_at - timedelta(seconds=1)) == []

@@ -9,7 +9,7 @@ from django_q.exceptions import TimeoutException
 from syncapp import tasks
 from syncapp.models import Mailbox, SyncRun
 from syncapp.runs import sync_run_claim, sync_run_start
-from syncapp.slices import sync_run_interrupt
+from syncapp.slices import sync_run_interrupt, sync_run_take_waiting
 from syncapp.worker.execute import sync_run_execute
 from tests.helpers import assert_database_matches, fetched_message_ids
 
@@ -179,3 +179,82 @@ def test_a_worker_whose_slice_ends_takes_the_runs_whose_quota_has_refilled(
     later.refresh_from_db()
     assert (later.next_slice_at is not None, later.worker) == (True, "")
     assert enqueued == [], "taken by the worker, not queued"
+
+
+def test_a_worker_with_room_takes_a_run_queued_behind_busy_workers(
+    alice_mailbox, bob_mailbox, settings
+):
+    settings.SYNC_LANES = True
+    now = timezone.now()
+    bulk = "mailsync.bulk"
+    clicked = SyncRun.objects.create(
+        mailbox=alice_mailbox, kind="full", trigger="web", queue="mailsync.interactive"
+    )
+    older = SyncRun.objects.create(
+        mailbox=bob_mailbox, kind="full", trigger="schedule", queue=bulk, queued_at=now
+    )
+    carol_mailbox = Mailbox.objects.create(owner=bob_mailbox.owner, email="carol@example.com")
+    SyncRun.objects.create(
+        mailbox=carol_mailbox,
+        kind="full",
+        trigger="schedule",
+        queue=bulk,
+        queued_at=now + timedelta(seconds=1),
+    )
+
+    taken = sync_run_take_waiting(now=now, queue=bulk, full_only=True)
+
+    assert taken == older.pk, "the longest queued of the lane, not another lane's"
+    assert clicked.pk != taken
+
+
+def test_a_due_run_is_taken_before_a_queued_one(alice_mailbox, bob_mailbox):
+    now = timezone.now()
+    queued = SyncRun.objects.create(
+        mailbox=alice_mailbox, kind="full", trigger="schedule", queue="q", queued_at=now
+    )
+    due = SyncRun.objects.create(
+        mailbox=bob_mailbox,
+        status=SyncRun.Status.RUNNING,
+        kind="full",
+        trigger="schedule",
+        started_at=now,
+        heartbeat_at=now,
+        queue="q",
+        queued_at=now,
+        next_slice_at=now - timedelta(seconds=1),
+    )
+
+    assert sync_run_take_waiting(now=now, queue="q", full_only=False) == due.pk
+    assert sync_run_take_waiting(now=now, queue="q", full_only=False) == queued.pk
+
+
+def test_a_bulk_worker_executes_queued_runs_beside_its_own(
+    alice_mailbox, bob_mailbox, enqueued, monkeypatch, settings
+):
+    settings.SYNC_SLICES_PER_WORKER = 2
+    first = SyncRun.objects.create(mailbox=alice_mailbox, kind="full", trigger="schedule")
+    queued = SyncRun.objects.create(
+        mailbox=bob_mailbox,
+        kind="full",
+        trigger="schedule",
+        queue=settings.SYNC_QUEUE,
+        queued_at=timezone.now(),
+    )
+    executed = []
+
+    def one_slice(*, run_id, worker):
+        executed.append(run_id)
+        claimed = sync_run_claim(run_id=run_id, worker=worker)
+        if claimed is not None:
+            SyncRun.objects.filter(pk=run_id).update(
+                status=SyncRun.Status.SUCCEEDED, percent=100, finished_at=timezone.now()
+            )
+        return claimed
+
+    monkeypatch.setattr("syncapp.tasks.sync_run_execute", one_slice)
+
+    tasks.execute_sync_run(first.pk)
+
+    assert set(executed) == {first.pk, queued.pk}
+    assert SyncRun.objects.get(pk=queued.pk).status == SyncRun.Status.SUCCEEDED

@@ -32,7 +32,7 @@ def test_it_executes_due_slices_beside_the_first():
         together.wait()
         executed.append(run_id)
 
-    serve_slices(first=1, execute=execute, take_due=due.take, may_take=lambda: True, threads=3)
+    serve_slices(first=1, execute=execute, take_waiting=due.take, may_take=lambda: True, threads=3)
 
     assert sorted(executed) == [1, 2, 3]
 
@@ -42,7 +42,7 @@ def test_every_thread_takes_another_due_run_when_its_slice_ends():
     executed = []
 
     serve_slices(
-        first=1, execute=executed.append, take_due=due.take, may_take=lambda: True, threads=4
+        first=1, execute=executed.append, take_waiting=due.take, may_take=lambda: True, threads=4
     )
 
     assert sorted(executed) == list(range(1, 12))
@@ -54,7 +54,7 @@ def test_it_takes_nothing_more_when_the_task_has_no_time_left():
     executed = []
 
     serve_slices(
-        first=1, execute=executed.append, take_due=due.take, may_take=lambda: False, threads=3
+        first=1, execute=executed.append, take_waiting=due.take, may_take=lambda: False, threads=3
     )
 
     assert executed == [1]
@@ -74,7 +74,9 @@ def test_a_timeout_in_the_first_slice_reaches_the_task_and_the_others_take_no_mo
         executed.append(run_id)
 
     with pytest.raises(TimeoutError):
-        serve_slices(first=1, execute=execute, take_due=due.take, may_take=lambda: True, threads=2)
+        serve_slices(
+            first=1, execute=execute, take_waiting=due.take, may_take=lambda: True, threads=2
+        )
 
     assert executed == [2]
 
@@ -88,7 +90,7 @@ def test_one_thread_serves_the_first_slice_and_then_the_due_ones_in_turn():
         threads_seen.add(threading.get_ident())
         executed.append(run_id)
 
-    serve_slices(first=1, execute=execute, take_due=due.take, may_take=lambda: True, threads=1)
+    serve_slices(first=1, execute=execute, take_waiting=due.take, may_take=lambda: True, threads=1)
 
     assert executed == [1, 2, 3]
     assert threads_seen == {threading.get_ident()}

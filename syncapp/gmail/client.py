@@ -45,7 +45,7 @@ SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 THREADS_PER_BATCH = 10
 PAGE_SIZE = 500
 # In a worker's slice a wait for quota up to this long is slept; a longer one ends the
-# slice (QuotaSpent, the next slice due when the mailbox's bucket is full again), so
+# slice (QuotaSpent, the next slice due when the mailbox's bucket is half full again), so
 # that the worker serves another mailbox meanwhile. Syncing in-process sleeps any wait.
 QUOTA_YIELD_AFTER_SECONDS = 0.25
 
@@ -284,8 +284,8 @@ class GmailClient:
             if answer.granted:
                 break
             if self.quota_may_yield and answer.wait > QUOTA_YIELD_AFTER_SECONDS:
-                full_in = self._ledger.limits.full_again_in(answer, units=units)
-                raise QuotaSpent(retry_at=self._clock() + full_in, reason=answer.reason)
+                back_in = self._ledger.limits.refilled_in(answer, units=units)
+                raise QuotaSpent(retry_at=self._clock() + back_in, reason=answer.reason)
             self._sleep(answer.wait)
         self.bucket.acquire(units)
 

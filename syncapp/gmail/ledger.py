@@ -33,6 +33,10 @@ from syncapp.models import QuotaCounter
 USER_BURST_SECONDS = 30
 # The project's bucket: this share of a minute's units.
 BURST_SHARE_OF_MINUTE = 1 / 30
+# A slice that yields comes back once its mailbox's bucket is this full again: a
+# worker busy elsewhere may start it a few seconds late and waste none of the refill
+# (a full bucket refills no more), and it still spends half a burst at full speed.
+RETURN_AT_BURST_SHARE = 0.5
 # A user's bucket always holds one full batch (50 x messages.get), else a batch
 # could never be paid for at once.
 MIN_USER_BURST_UNITS = 250
@@ -70,15 +74,17 @@ class Limits:
         burst = max(self.user_per_minute * USER_BURST_SECONDS / 60, MIN_USER_BURST_UNITS)
         return 60.0 / self.user_per_minute, burst
 
-    def full_again_in(self, answer: Answer, *, units: int) -> float:
-        """Seconds until the user's bucket is full again, after a refusal of `units`
-        for the user's quota (other refusals: until they lift). A slice that yields
-        comes back then, to spend a whole burst at full speed."""
+    def refilled_in(self, answer: Answer, *, units: int) -> float:
+        """Seconds until the user's bucket holds RETURN_AT_BURST_SHARE of its burst (or
+        `units`, if more), after a refusal of `units` for the user's quota (other
+        refusals: until they lift). A slice that yields comes back then."""
         if answer.reason != USER_QUOTA:
             return answer.wait
         interval, burst = self.user_bucket()
-        # decide(): wait = tat - now - (burst - needed) * interval, and full at tat.
-        return answer.wait + (burst - min(float(units), burst)) * interval
+        needed = min(float(units), burst)
+        # decide(): wait = tat - now - (burst - needed) * interval: `needed` are there
+        # after `wait`, and each interval one more.
+        return answer.wait + (max(needed, burst * RETURN_AT_BURST_SHARE) - needed) * interval
 
     def project_bucket(self) -> tuple[float, float]:
         burst = max(self.project_per_minute * BURST_SHARE_OF_MINUTE, MIN_USER_BURST_UNITS)

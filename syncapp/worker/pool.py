@@ -17,7 +17,7 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 
-# A helper thread with nothing due looks again this often while the first slice runs.
+# A helper thread with nothing waiting looks again this often while the first slice runs.
 IDLE_POLL_SECONDS = 0.5
 
 
@@ -25,14 +25,14 @@ def serve_slices(
     *,
     first: int,
     execute: Callable[[int], None],
-    take_due: Callable[[], int | None],
+    take_waiting: Callable[[], int | None],
     may_take: Callable[[], bool],
     threads: int,
     idle_poll: float = IDLE_POLL_SECONDS,
 ) -> None:
     """Execute the slice of run `first` in this thread and, beside it in `threads - 1`
-    more, the slices of due runs (`take_due`) while `may_take` allows. Every thread
-    takes another due run when its slice ends; once this thread finds none, the others
+    more, the slices of waiting runs (`take_waiting`) while `may_take` allows. Every
+    thread takes another waiting run when its slice ends; once this thread finds none, the others
     finish their slices and stop. Returns when all have.
 
     `first` runs in the calling thread: django-q2 raises its timeout there.
@@ -42,7 +42,7 @@ def serve_slices(
     def help_out() -> None:
         try:
             while may_take() and not done.is_set():
-                taken = take_due()
+                taken = take_waiting()
                 if taken is not None:
                     execute(taken)
                 else:
@@ -57,7 +57,7 @@ def serve_slices(
             taken: int | None = first
             while taken is not None:
                 execute(taken)
-                taken = take_due() if may_take() else None
+                taken = take_waiting() if may_take() else None
         finally:
             done.set()
         for helper in helpers:

@@ -61,14 +61,16 @@ def test_a_users_burst_is_granted_then_the_next_call_waits_for_its_units(make_le
     assert ledger.take(user="a@x", units=50, now=NOON + 6.25).granted
 
 
-def test_a_users_bucket_holds_half_a_minute_and_says_when_it_is_full_again(make_ledger):
+def test_a_users_bucket_holds_half_a_minute_and_says_when_half_of_it_is_back(make_ledger):
     limits = Limits(user_per_minute=6000, project_per_minute=1_200_000, daily_budget=10**8)
     ledger = make_ledger(limits)
     assert ledger.take(user="a@x", units=3000, now=NOON).granted
     answer = ledger.take(user="a@x", units=250, now=NOON + 1)
 
     assert answer.wait == pytest.approx(1.5)
-    assert limits.full_again_in(answer, units=250) == pytest.approx(29)
+    # 250 units are there after 1.5 s, 1,500 (half the burst) 12.5 s later.
+    assert limits.refilled_in(answer, units=250) == pytest.approx(14)
+    assert limits.refilled_in(answer, units=2000) == pytest.approx(1.5 + 0)
 
 
 def test_a_refused_call_spends_nothing(make_ledger):
