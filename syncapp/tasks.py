@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_q.exceptions import TimeoutException
 from django_q.signals import post_spawn
 
+from syncapp.originals import blobs_prune
 from syncapp.queue import Lane, lane_queue, serving_queue
 from syncapp.runs import new_worker_id
 from syncapp.scheduling import mailboxes_sync_all
@@ -86,7 +87,8 @@ def sync_all_mailboxes() -> str:
 
 
 def prune_sync_runs() -> str:
-    return f"deleted {sync_runs_prune()} runs"
+    # Also the originals of mailboxes deleted at once (by a cascade, say the admin's).
+    return f"deleted {sync_runs_prune()} runs and {blobs_prune()} unused originals"
 
 
 @receiver(post_spawn)

@@ -132,7 +132,7 @@ def test_an_expired_access_token_is_refreshed_and_saved(emulate, alice_mailbox):
     assert [r.method for r in emulator.request_log].count("token") == 1
 
 
-def test_messages_deleted_between_listing_and_fetching_are_skipped(
+def test_messages_deleted_between_listing_and_fetching_count_as_vanished(
     emulate, alice_mailbox, monkeypatch
 ):
     emulator = emulate(email=alice_mailbox.email, messages=30, seed=1)
@@ -152,3 +152,4 @@ def test_messages_deleted_between_listing_and_fetching_are_skipped(
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert Message.objects.count() == 28
     assert run.processed == run.total == 30
+    assert run.vanished_count == 2

@@ -30,7 +30,6 @@ UNITS = {
     "history.list": 2,
     "messages.list": 5,
     "messages.get": 5,
-    "threads.get": 10,
 }
 
 
@@ -132,11 +131,7 @@ def _collect(
     if exception is None:
         # googleapiclient hands over a response exactly when there is no exception.
         assert response is not None
-        if "messages" in response:
-            # A thread: its messages, by their own ids.
-            result.found.update((message["id"], message) for message in response["messages"])
-        else:
-            result.found[request_id] = response
+        result.add(request_id, response)
     elif isinstance(exception, HttpError) and exception.resp.status == 404:
         result.missing.append(request_id)
     else:
