@@ -110,7 +110,9 @@ def test_deleting_a_mailbox_in_chunks_keeps_working(alice_mailbox, monkeypatch, 
     assert list(mail_storage.rglob("*.gz")) == []
 
 
-def test_messages_deleted_in_gmail_take_their_originals_with_them(emulate, alice_mailbox):
+def test_messages_deleted_in_gmail_take_their_originals_with_them(
+    emulate, alice_mailbox, mail_storage
+):
     emulator = emulate(email=alice_mailbox.email, messages=30, seed=4, profile="tiny")
     run_sync(alice_mailbox)
     gone = emulator.mailbox().message_ids()[:3]
@@ -126,6 +128,7 @@ def test_messages_deleted_in_gmail_take_their_originals_with_them(emulate, alice
     still_used = Message.objects.filter(original_id__in=gone_blobs).exists()
     assert still_used or not Blob.objects.filter(sha256__in=gone_blobs).exists()
     assert Blob.objects.count() == Message.objects.values("original").distinct().count()
+    assert len(list(mail_storage.rglob("*.gz"))) == Blob.objects.count()
 
 
 def test_the_daily_prune_removes_originals_left_by_a_cascade(alice, alice_mailbox, mail_storage):
