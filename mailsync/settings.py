@@ -191,7 +191,7 @@ if GMAIL_BATCH_SIZE > 50:
 # Messages in one batch when fetching originals (format=raw): each carries its whole
 # source, attachments included, so fewer than for the other formats. With
 # GMAIL_CONCURRENT_BATCHES this is what bounds the mail a sync holds at once.
-GMAIL_RAW_BATCH_SIZE = envint("GMAIL_RAW_BATCH_SIZE", 20, minimum=1)
+GMAIL_RAW_BATCH_SIZE = envint("GMAIL_RAW_BATCH_SIZE", min(20, GMAIL_BATCH_SIZE), minimum=1)
 if GMAIL_RAW_BATCH_SIZE > GMAIL_BATCH_SIZE:
     raise EnvError("GMAIL_RAW_BATCH_SIZE must be at most GMAIL_BATCH_SIZE")
 # Threads fetching batches at once per mailbox. Gmail limits the calls in flight per
