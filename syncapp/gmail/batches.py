@@ -77,6 +77,8 @@ class BatchFetcher:
             finally:
                 refused = sum(1 for failure in failures.values() if failure.concurrent)
                 self._in_flight.release(grant, refused=refused)
+            if result.keep_error is not None:
+                raise result.keep_error
             if not failures:
                 continue
             worst = _worst(failures.values())

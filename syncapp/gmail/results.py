@@ -30,6 +30,14 @@ class FetchResult:
     # Applied to each resource as it arrives, so that a batch's results need not
     # hold every resource whole (a raw message's source, say) until the batch ends.
     keep: Callable[[dict], Any] | None = None
+    # What `keep` raised (a full disk, say): not Gmail's failure, so not retried.
+    keep_error: Exception | None = None
 
     def add(self, item_id: str, resource: dict) -> None:
-        self.found[item_id] = resource if self.keep is None else self.keep(resource)
+        if self.keep is None:
+            self.found[item_id] = resource
+            return
+        try:
+            self.found[item_id] = self.keep(resource)
+        except Exception as exc:
+            self.keep_error = self.keep_error or exc
