@@ -4,7 +4,8 @@ The only code that reads or writes that storage. An original is gzipped and name
 the sha256 of its bytes, so identical originals (the same mail in two mailboxes) are
 stored once; a `Blob` row stands for each, and a message refers to its blob. Blobs no
 message refers to any more are deleted (`blobs_delete_unused`), after the transaction
-that deleted their last message has committed.
+that deleted their last message has committed; row locks keep a deletion and a sync
+storing the same original from passing each other.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from email.message import Message as EmailMessage
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
 from syncapp.gmail.parse import parse_email
@@ -30,6 +31,11 @@ CHUNK = 500
 
 class OriginalMissing(Exception):
     """The message has no stored original (synced before originals were kept)."""
+
+
+class OriginalLost(Exception):
+    """An original found stored when it arrived was deleted (its last user was) before
+    its message was written; the batch is not stored, and a retry fetches it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +72,32 @@ def original_put(raw: bytes) -> StoredOriginal:
 
 
 def blobs_register(*, originals: Iterable[StoredOriginal]) -> None:
-    """Record stored originals (those recorded already are left as they are)."""
-    Blob.objects.bulk_create(
-        [Blob(sha256=o.sha256, size=o.size, stored_size=o.stored_size) for o in originals],
-        ignore_conflicts=True,
-    )
+    """Record stored originals, in the transaction that writes their messages.
+
+    The rows recorded already are locked until it commits, so that no deletion takes
+    them meanwhile; a deletion under way is waited for, and then its blobs count as
+    new. A new blob's file is checked: `original_put` may have found it just before a
+    deletion removed it (OriginalLost).
+    """
+    originals = list(originals)
+    with transaction.atomic():
+        known = set(
+            Blob.objects.select_for_update()
+            .filter(sha256__in=[o.sha256 for o in originals])
+            .values_list("sha256", flat=True)
+        )
+        Blob.objects.bulk_create(
+            [Blob(sha256=o.sha256, size=o.size, stored_size=o.stored_size) for o in originals],
+            ignore_conflicts=True,
+        )
+        storage = mail_storage()
+        lost = [
+            o.sha256
+            for o in originals
+            if o.sha256 not in known and not storage.exists(blob_name(o.sha256))
+        ]
+        if lost:
+            raise OriginalLost(f"{len(lost)} original(s) deleted while being stored: {lost[0]}")
 
 
 @contextmanager
@@ -121,22 +148,32 @@ def blobs_prune() -> int:
 
 
 def _delete_unused(chunk: list[str]) -> int:
-    """Rows first, in a transaction; a blob that a message started to use meanwhile
-    is protected by its foreign key and kept. Files go once the deletion has
-    committed, unless a sync stored the same original again since."""
+    """Delete the unused blobs of a chunk, rows and files, in one transaction.
+
+    Their rows stay locked until the files are gone, so that a sync storing the same
+    original meanwhile waits (`blobs_register`) and then finds it gone. A blob that a
+    message started to use meanwhile is protected (PROTECT, and the foreign key) and
+    kept: the chunk is left for a later pass.
+    """
     try:
         with transaction.atomic():
             gone = list(
-                Blob.objects.filter(sha256__in=chunk, messages__isnull=True).values_list(
-                    "sha256", flat=True
-                )
+                Blob.objects.select_for_update(of=("self",))
+                .filter(sha256__in=chunk, messages__isnull=True)
+                .values_list("sha256", flat=True)
             )
             Blob.objects.filter(sha256__in=gone).delete()
+            # The foreign key is checked now, not at commit (after the files are gone).
+            _check_constraints_now()
+            storage = mail_storage()
+            for sha256 in gone:
+                storage.delete(blob_name(sha256))
     except (IntegrityError, ProtectedError):
         return 0
-    back = set(Blob.objects.filter(sha256__in=gone).values_list("sha256", flat=True))
-    storage = mail_storage()
-    for sha256 in gone:
-        if sha256 not in back:
-            storage.delete(blob_name(sha256))
     return len(gone)
+
+
+def _check_constraints_now() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

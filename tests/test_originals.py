@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from syncapp import storage
 from syncapp.gmail.parse import parse_message
 from syncapp.models import Blob, Mailbox, Message, SyncRun
 from syncapp.originals import (
+    OriginalLost,
     OriginalMissing,
     blob_name,
     blobs_prune,
@@ -96,6 +98,23 @@ def test_deleting_a_mailbox_removes_the_originals_only_it_used(
     assert list(Blob.objects.values_list("sha256", flat=True)) == [shared]
     assert [p.name for p in mail_storage.rglob("*.gz")] == [f"{shared}.eml.gz"]
     assert original_bytes(message=Message.objects.get(gmail_id="b1")) == RAW
+
+
+def test_an_original_deleted_between_arriving_and_being_recorded_is_not_taken_for_stored(
+    alice_mailbox, bob_mailbox, mail_storage
+):
+    _store(bob_mailbox, "b1", RAW)
+    arrived = original_put(RAW)  # alice's copy finds bob's file
+    storage.mailbox_delete(mailbox=bob_mailbox)  # and bob's deletion removes it
+    parsed = replace(
+        parse_message({"id": "a1", "threadId": "a1"}, raw=RAW), original=arrived.sha256
+    )
+
+    with pytest.raises(OriginalLost), transaction.atomic():
+        storage.messages_upsert(mailbox=alice_mailbox, messages=[parsed], originals=[arrived])
+
+    assert not Message.objects.exists()
+    assert not Blob.objects.exists()
 
 
 def test_deleting_a_mailbox_in_chunks_keeps_working(alice_mailbox, monkeypatch, mail_storage):
