@@ -76,7 +76,9 @@ def main(argv: list[str]) -> int:
             database_url = postgres.url
         else:
             database_url = f"sqlite:///{work_dir / 'chaos.sqlite3'}"
-        environment.configure(database_url=database_url, redis_url=options.redis_url)
+        environment.configure(
+            database_url=database_url, mail_dir=work_dir / "mail", redis_url=options.redis_url
+        )
         environment.migrate()
         # Imported once Django is set up: the harness uses the models.
         from bench.chaos_harness import chaos_run

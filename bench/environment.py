@@ -28,8 +28,9 @@ DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 UNLIMITED_UNITS_PER_MINUTE = 600_000_000
 
 
-def configure(*, database_url: str, redis_url: str = "") -> None:
-    """Point this process (and its children, through os.environ) at the bench database.
+def configure(*, database_url: str, mail_dir: Path, redis_url: str = "") -> None:
+    """Point this process (and its children, through os.environ) at the bench database
+    and at `mail_dir` for the originals of the mail it syncs (a throwaway folder).
 
     The broker is the ORM's, or Redis at `redis_url`.
     """
@@ -43,6 +44,7 @@ def configure(*, database_url: str, redis_url: str = "") -> None:
         TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,
         TEST_DATABASE_NAME="",
+        MAIL_STORAGE_DIR=str(mail_dir),
         # A queue nobody else serves.
         REDIS_URL=redis_url,
         SYNC_QUEUE=f"mailsync-bench-{os.getpid()}",

@@ -9,6 +9,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from syncapp import storage
 from syncapp.gmail.client import gmail_client_for
 from syncapp.models import Mailbox, Message, SyncRun
 from syncapp.runs import sync_run_start
@@ -33,9 +34,11 @@ def web_client(**options) -> Client:
 
 
 def mailbox_delete(mailbox: Mailbox) -> None:
-    """Remove the mailbox's user and everything synced, so the next benchmark starts small."""
-    Message.objects.filter(mailbox=mailbox).delete()
-    mailbox.owner.delete()
+    """Remove the mailbox's user and everything synced (originals included), so the
+    next benchmark starts small."""
+    owner = mailbox.owner
+    storage.mailbox_delete(mailbox=mailbox)
+    owner.delete()
 
 
 def client_factory(url: str, **overrides) -> ClientFactory:

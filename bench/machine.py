@@ -20,6 +20,7 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "database": _database(),
         "gmail batch size": str(settings.GMAIL_BATCH_SIZE),
+        "gmail raw batch size": str(settings.GMAIL_RAW_BATCH_SIZE),
     }
 
 

@@ -33,7 +33,16 @@ STAGES = [
     ("  of which parsing the MIME response", "email/feedparser.py", "feed"),
     ("  of which waiting for the emulator", "~", "recv_into"),
     ("listing (GmailClient.list_messages)", "syncapp/gmail/client.py", "list_messages"),
-    ("parsing (pipeline.parse_all)", "syncapp/sync/pipeline.py", "parse_all"),
+    (
+        "parsing and keeping originals (pipeline.keep_original)",
+        "syncapp/sync/pipeline.py",
+        "keep_original",
+    ),
+    (
+        "  of which writing originals (originals.original_put)",
+        "syncapp/originals.py",
+        "original_put",
+    ),
     ("storing (RunRecorder.store)", "syncapp/worker/recorder.py", "store"),
     ("  of which the upsert (storage.messages_upsert)", "syncapp/storage.py", "messages_upsert"),
     ("known ids (storage.messages_known)", "syncapp/storage.py", "messages_known"),

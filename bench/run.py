@@ -300,7 +300,7 @@ def main(argv: list[str]) -> int:
             database_url = postgres.url
         else:
             database_url = f"sqlite:///{work_dir / 'bench.sqlite3'}"
-        environment.configure(database_url=database_url)
+        environment.configure(database_url=database_url, mail_dir=work_dir / "mail")
         environment.migrate()
         from bench.machine import machine
 

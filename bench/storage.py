@@ -2,9 +2,10 @@
 
 Both run in this process against one unthrottled emulator (in a process of its
 own), with the app's own client: the bare loop lists the ids page by page and
-fetches them with `get_messages` in batches of GMAIL_BATCH_SIZE, as the engine
-does, and throws the answers away. Whatever the sync does beyond that (parsing,
-the upserts, progress, ownership checks) is the overhead.
+fetches their originals (format=raw) with `get_messages` in batches of
+GMAIL_RAW_BATCH_SIZE, as the engine does, and throws the answers away. Whatever
+the sync does beyond that (writing each original compressed to the mail storage,
+parsing, the upserts, progress, ownership checks) is the overhead.
 
 The two alternate (bare, sync; sync, bare; ...) after one unmeasured bare loop
 that warms the emulator and this process, and the figure is the ratio of the
@@ -30,13 +31,13 @@ def bare_fetch(mailbox: Mailbox, factory: ClientFactory) -> tuple[int, float]:
     """List and fetch every message, keeping nothing: (messages fetched, seconds)."""
     started = time.perf_counter()
     client = factory(mailbox, on_token_refresh=lambda token, expiry: None)
-    batch_size = settings.GMAIL_BATCH_SIZE
+    batch_size = settings.GMAIL_RAW_BATCH_SIZE
     fetched = 0
     page_token = None
     while True:
         page = client.list_messages(page_token=page_token)
         for start in range(0, len(page.ids), batch_size):
-            result = client.get_messages(page.ids[start : start + batch_size])
+            result = client.get_messages(page.ids[start : start + batch_size], format="raw")
             fetched += len(result.found)
         if not page.next_page_token:
             return fetched, time.perf_counter() - started

@@ -131,8 +131,24 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_MANIFEST = envbool("STATIC_MANIFEST", True)
+# Every synced message's original (RFC 822 source, gzipped, named by its sha256) is
+# kept in the "mail" storage (syncapp/originals.py): a folder by default. Any Django
+# storage backend works, e.g. django-storages' S3Storage for S3-compatible object
+# storage (install it and set MAIL_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+# its options, see the README).
+MAIL_STORAGE_DIR = Path(envstr("MAIL_STORAGE_DIR", str(BASE_DIR / "var" / "mail")))
+MAIL_STORAGE_BACKEND = envstr(
+    "MAIL_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Originals are named by their content: writing one again writes the same bytes.
+    "mail": {
+        "BACKEND": MAIL_STORAGE_BACKEND,
+        "OPTIONS": {"location": str(MAIL_STORAGE_DIR), "allow_overwrite": True}
+        if MAIL_STORAGE_BACKEND.endswith("FileSystemStorage")
+        else {},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
@@ -184,6 +200,12 @@ GMAIL_PUSH_SERVICE_ACCOUNT = envstr("GMAIL_PUSH_SERVICE_ACCOUNT", "")
 GMAIL_BATCH_SIZE = envint("GMAIL_BATCH_SIZE", 50, minimum=1)
 if GMAIL_BATCH_SIZE > 50:
     raise EnvError("GMAIL_BATCH_SIZE must be at most 50: Gmail rejects larger batches")
+# Messages in one batch when fetching originals (format=raw): each carries its whole
+# source, attachments included, so fewer than for the other formats. With
+# GMAIL_CONCURRENT_BATCHES this is what bounds the mail a sync holds at once.
+GMAIL_RAW_BATCH_SIZE = envint("GMAIL_RAW_BATCH_SIZE", min(20, GMAIL_BATCH_SIZE), minimum=1)
+if GMAIL_RAW_BATCH_SIZE > GMAIL_BATCH_SIZE:
+    raise EnvError("GMAIL_RAW_BATCH_SIZE must be at most GMAIL_BATCH_SIZE")
 # Threads fetching batches at once per mailbox. Gmail limits the calls in flight per
 # user, counting each inner call of a batch: the client shares its calls in flight
 # between these threads and adapts them to that limit (syncapp/gmail/inflight.py),

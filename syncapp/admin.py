@@ -84,6 +84,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "updated_count",
         "deleted_count",
         "unparsable_count",
+        "vanished_count",
         "error",
         "failure",
         "retry_at",

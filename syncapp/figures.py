@@ -14,6 +14,8 @@ class RunFigures:
     updated: int = 0
     deleted: int = 0
     unparsable: int = 0
+    # Listed, then gone when fetched on their own: deleted in Gmail during the sync.
+    vanished: int = 0
 
     @property
     def percent(self) -> int:
@@ -46,4 +48,5 @@ class RunFigures:
             "updated_count": self.updated,
             "deleted_count": self.deleted,
             "unparsable_count": self.unparsable,
+            "vanished_count": self.vanished,
         }

@@ -16,9 +16,21 @@ from syncapp.choices import (
     RunTrigger,
 )
 from syncapp.fields import EncryptedTextField
+from syncapp.mail_models import Blob, Label, LabelMembership, Message
 from syncapp.push_models import GmailWatch, PushCount
 
-__all__ = ["GmailWatch", "PushCount", "RunFailure", "RunKind", "RunStatus", "RunTrigger"]
+__all__ = [
+    "Blob",
+    "GmailWatch",
+    "Label",
+    "LabelMembership",
+    "Message",
+    "PushCount",
+    "RunFailure",
+    "RunKind",
+    "RunStatus",
+    "RunTrigger",
+]
 
 
 class MailboxQuerySet(models.QuerySet["Mailbox"]):
@@ -158,6 +170,8 @@ class SyncRun(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     deleted_count = models.PositiveIntegerField(default=0)
     unparsable_count = models.PositiveIntegerField(default=0)
+    # Listed, then answering 404 when fetched on their own: deleted in Gmail mid-sync.
+    vanished_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     failure = models.CharField(max_length=32, choices=Failure.choices, blank=True)
     # 1 for a first run, 2 for its first automatic retry, and so on.
@@ -300,92 +314,6 @@ class WorkerProcess(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Label(models.Model):
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="labels")
-    label_id = models.CharField(max_length=255)
-    name = models.CharField(max_length=255)
-    type = models.CharField(max_length=16, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mailbox", "label_id"], name="label_unique_per_mailbox"
-            ),
-        ]
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Message(models.Model):
-    """A copy of one Gmail message. Every text field holds attacker-controlled input."""
-
-    SUBJECT_MAX = 998
-    ADDRESS_MAX = 2000
-    SNIPPET_MAX = 500
-
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
-    gmail_id = models.CharField(max_length=64)
-    thread_id = models.CharField(max_length=64)
-    label_ids = models.JSONField(default=list)
-    history_id = models.CharField(max_length=32, blank=True)
-    internal_date = models.DateTimeField()
-    subject = models.CharField(max_length=SUBJECT_MAX, blank=True)
-    sender = models.CharField(max_length=ADDRESS_MAX, blank=True)
-    recipients = models.TextField(blank=True)
-    date = models.DateTimeField(null=True, blank=True)
-    snippet = models.CharField(max_length=SNIPPET_MAX, blank=True)
-    size_estimate = models.PositiveIntegerField(default=0)
-    body_text = models.TextField(blank=True)
-    attachment_names = models.JSONField(default=list)
-    # Which full sync last saw this message in Gmail's listing; after the listing
-    # ends, rows with another mark are gone remotely and get deleted.
-    sync_mark = models.CharField(max_length=32, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mailbox", "gmail_id"], name="message_unique_per_mailbox"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["mailbox", "-internal_date"], name="message_mailbox_newest"),
-            # A full sync asks, page by page, which threads already have a message.
-            models.Index(fields=["mailbox", "thread_id"], name="message_mailbox_thread"),
-        ]
-        ordering = ["-internal_date", "-id"]
-
-    def __str__(self) -> str:
-        return self.subject or self.gmail_id
-
-
-class LabelMembership(models.Model):
-    """A full sync's label refresh, staged: Gmail lists this message under this label.
-
-    Filled a listing page at a time, then applied to the stored messages a chunk
-    at a time and emptied, so that no process holds every id of a large mailbox.
-    """
-
-    # The unique index below starts with the mailbox: no index of its own.
-    mailbox = models.ForeignKey(
-        Mailbox, on_delete=models.CASCADE, db_index=False, related_name="+"
-    )
-    gmail_id = models.CharField(max_length=64)
-    label_id = models.CharField(max_length=255)
-
-    class Meta:
-        constraints = [
-            # The refresh looks up a chunk of messages' labels with (mailbox, gmail_id IN ...).
-            models.UniqueConstraint(
-                fields=["mailbox", "gmail_id", "label_id"], name="label_membership_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.gmail_id} {self.label_id}"
 
 
 class QuotaCounter(models.Model):

@@ -253,7 +253,9 @@ def message_page_for_mailbox(
 
     Reads one row more than the page to know whether an older page exists.
     """
-    messages = Message.objects.filter(mailbox=mailbox).defer("body_text", "recipients")
+    messages = Message.objects.filter(mailbox=mailbox).defer(
+        "body_text", "to", "cc", "bcc", "references"
+    )
     if label:
         messages = messages_with_label(messages=messages, label=label)
     if query:

@@ -9,24 +9,21 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Field, QuerySet
 
-from syncapp.gmail.parse import ParsedMessage, clean_text
+from syncapp.gmail.parse import CONTENT_FIELDS, ParsedMessage, clean_text
 from syncapp.models import Label, LabelMembership, Mailbox, Message
+from syncapp.originals import StoredOriginal, blobs_delete_unused, blobs_register
 
-UPSERT_FIELDS = [
+# A ParsedMessage's own fields, then its content's; sync_mark comes from the sync.
+_METADATA_FIELDS = [
     "thread_id",
     "label_ids",
     "history_id",
     "internal_date",
-    "subject",
-    "sender",
-    "recipients",
-    "date",
     "snippet",
     "size_estimate",
-    "body_text",
-    "attachment_names",
-    "sync_mark",
+    "original",
 ]
+UPSERT_FIELDS = [*_METADATA_FIELDS, *CONTENT_FIELDS, "sync_mark"]
 # Keeps each IN (...) list well below SQLite's limit on bound parameters.
 CHUNK = 500
 
@@ -60,8 +57,15 @@ def threads_with_messages(*, mailbox: Mailbox, thread_ids: Iterable[str]) -> set
     return found
 
 
-def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: str = "") -> None:
-    """Insert or update a batch of messages in one statement.
+def messages_upsert(
+    *,
+    mailbox: Mailbox,
+    messages: list[ParsedMessage],
+    originals: Iterable[StoredOriginal] = (),
+    mark: str = "",
+) -> None:
+    """Record the batch's stored originals, then insert or update its messages in
+    one statement.
 
     Written as SQL because bulk_create spends more time compiling a batch than
     the database spends storing it; the values still go through each field's
@@ -69,10 +73,14 @@ def messages_upsert(*, mailbox: Mailbox, messages: list[ParsedMessage], mark: st
     """
     if not messages:
         return
+    blobs_register(originals=originals)
     rows = {parsed.gmail_id: parsed for parsed in messages}.values()
     params: list[Any] = []
     for parsed in rows:
-        values = [getattr(parsed, name) for name in _PARSED_ATTRIBUTES]
+        values = [
+            *(getattr(parsed, name) for name in ["gmail_id", *_METADATA_FIELDS]),
+            *(getattr(parsed.content, name) for name in CONTENT_FIELDS),
+        ]
         params.append(mailbox.pk)
         params.extend(
             field.get_db_prep_save(value, connection)
@@ -95,10 +103,8 @@ def _upsert_fields(names: list[str]) -> tuple[list[Field[Any, Any]], list[str]]:
     return fields, columns
 
 
-# The columns an upsert writes after mailbox_id; a ParsedMessage names them alike
-# (all but sync_mark, which the sync supplies).
+# The columns an upsert writes after mailbox_id.
 _UPSERT_MODEL_FIELDS, _UPSERT_COLUMNS = _upsert_fields(["gmail_id", *UPSERT_FIELDS])
-_PARSED_ATTRIBUTES = ["gmail_id", *UPSERT_FIELDS[:-1]]
 
 
 def _upsert_sql(row_count: int) -> str:
@@ -144,18 +150,39 @@ def messages_delete_unseen(*, mailbox: Mailbox, mark: str, limit: int = DELETE_C
     """Delete up to `limit` of what the full sync with this mark did not see (it is
     gone from Gmail); call again, in a new transaction, while it returns `limit`."""
     unseen = Message.objects.filter(mailbox=mailbox).exclude(sync_mark=mark).order_by()
-    ids = list(unseen.values_list("pk", flat=True)[:limit])
-    if not ids:
-        return 0
-    deleted, _ = Message.objects.filter(pk__in=ids).delete()
-    return deleted
+    return _delete_with_originals(unseen, limit=limit)
 
 
 def messages_delete(*, mailbox: Mailbox, gmail_ids: Iterable[str]) -> int:
     deleted = 0
     for chunk in _chunks(list(gmail_ids)):
-        count, _ = Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk).delete()
-        deleted += count
+        deleted += _delete_with_originals(
+            Message.objects.filter(mailbox=mailbox, gmail_id__in=chunk), limit=CHUNK
+        )
+    return deleted
+
+
+def mailbox_delete(*, mailbox: Mailbox) -> None:
+    """Delete a mailbox: its messages a chunk per transaction (see DELETE_CHUNK),
+    the originals only they used, then the rest of it."""
+    messages = Message.objects.filter(mailbox=mailbox).order_by()
+    while True:
+        with transaction.atomic():
+            if _delete_with_originals(messages, limit=DELETE_CHUNK) < DELETE_CHUNK:
+                break
+    mailbox.delete()
+
+
+def _delete_with_originals(messages: QuerySet[Message], *, limit: int) -> int:
+    """Delete up to `limit` of these messages; once that has committed, the originals
+    that only they used."""
+    rows = list(messages.values_list("pk", "original_id")[:limit])
+    if not rows:
+        return 0
+    deleted, _ = Message.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+    originals = {sha256 for _, sha256 in rows if sha256}
+    if originals:
+        transaction.on_commit(lambda: blobs_delete_unused(sha256s=originals))
     return deleted
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.exceptions import TimeoutException
 from django_q.signals import post_spawn
 
+from syncapp.originals import blobs_prune
 from syncapp.push import push_counts_prune
 from syncapp.queue import Lane, lane_queue, serving_queue
 from syncapp.runs import new_worker_id
@@ -100,8 +101,12 @@ def sync_all_mailboxes() -> str:
 
 
 def prune_sync_runs() -> str:
+    # Also the originals of mailboxes deleted at once (by a cascade, say the admin's).
     counts = push_counts_prune(now=timezone.now())
-    return f"deleted {sync_runs_prune()} runs, {counts} push counts"
+    return (
+        f"deleted {sync_runs_prune()} runs, {blobs_prune()} unused originals"
+        f" and {counts} push counts"
+    )
 
 
 def watch_mailboxes(mailbox_ids: list[int]) -> str:

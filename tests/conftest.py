@@ -16,6 +16,20 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def mail_storage(settings, tmp_path):
+    """Each test keeps the originals it stores in a folder of its own."""
+    location = tmp_path / "mail"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "mail": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "allow_overwrite": True},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.org", "alice-password")

@@ -21,12 +21,13 @@ STORED_BY_VERSION_ONE = {
 }
 
 
-def test_it_reads_a_checkpoint_written_by_version_one_and_writes_it_back_the_same():
+def test_it_reads_a_checkpoint_written_by_version_one_and_writes_it_back_with_newer_figures():
     checkpoint = Checkpoint.from_json(STORED_BY_VERSION_ONE)
 
     assert checkpoint.figures == RunFigures(processed=990, total=2000, new=990, unparsable=1)
     assert checkpoint.page_token == "p3"
-    assert checkpoint.as_json() == STORED_BY_VERSION_ONE
+    counts = {**STORED_BY_VERSION_ONE["counts"], "vanished": 0}
+    assert checkpoint.as_json() == {**STORED_BY_VERSION_ONE, "counts": counts}
 
 
 def test_an_empty_checkpoint_stays_empty():
@@ -49,7 +50,9 @@ def test_starting_a_full_sync_forgets_the_old_listing_under_a_new_mark():
 
 
 def test_figures_map_to_the_run_columns_with_percent_below_100_while_running():
-    figures = RunFigures(processed=120, total=100, new=7, updated=2, deleted=1, unparsable=3)
+    figures = RunFigures(
+        processed=120, total=100, new=7, updated=2, deleted=1, unparsable=3, vanished=4
+    )
 
     assert figures.as_columns() == {
         "processed": 120,
@@ -59,4 +62,5 @@ def test_figures_map_to_the_run_columns_with_percent_below_100_while_running():
         "updated_count": 2,
         "deleted_count": 1,
         "unparsable_count": 3,
+        "vanished_count": 4,
     }

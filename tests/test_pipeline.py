@@ -8,7 +8,7 @@ from syncapp.figures import RunFigures
 from syncapp.gmail.client import FetchResult
 from syncapp.gmail.errors import GmailUnavailable
 from syncapp.sync.checkpoint import Checkpoint
-from syncapp.sync.pipeline import fetch_and_store
+from syncapp.sync.pipeline import Kept, fetch_messages
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,18 +38,31 @@ class StoringRecorder:
         pass
 
 
+class FakeClient:
+    """Brings every message back, except that it fails on `failing` once `ready`."""
+
+    def __init__(self, *, failing=None, ready=None):
+        self.failing, self.ready = failing, ready
+
+    def get_messages(self, ids, *, format, keep):
+        if ids == self.failing:
+            # Fail only once the writer thread has stored the first batch.
+            assert self.ready.wait(10)
+            raise GmailUnavailable("503 backendError")
+        return FetchResult(found={i: Kept(None, None, "not stored") for i in ids})
+
+
+@pytest.fixture(autouse=True)
+def one_message_a_batch(settings):
+    settings.GMAIL_RAW_BATCH_SIZE = 1
+
+
 def test_a_fetch_error_after_a_batch_was_stored_is_blamed_on_fetching(alice_mailbox):
     recorder = StoringRecorder(alice_mailbox)
-
-    def fetch(ids):
-        if ids == ["m2"]:
-            # Fail only once the writer thread has stored the first batch.
-            assert recorder.stored.wait(10)
-            raise GmailUnavailable("503 backendError")
-        return FetchResult(found={})
+    client = FakeClient(failing=["m2"], ready=recorder.stored)
 
     with pytest.raises(GmailUnavailable):
-        fetch_and_store(recorder, fetch, [(["m1"], 1), (["m2"], 1)], mark="")
+        fetch_messages(recorder, client, ["m1", "m2"], mark="")
 
     assert recorder.stage == "fetching messages"
 
@@ -58,6 +71,6 @@ def test_a_store_error_is_blamed_on_storing(alice_mailbox):
     recorder = StoringRecorder(alice_mailbox, fail_store=True)
 
     with pytest.raises(RuntimeError, match="disk full"):
-        fetch_and_store(recorder, lambda ids: FetchResult(found={}), [(["m1"], 1)], mark="")
+        fetch_messages(recorder, FakeClient(), ["m1"], mark="")
 
     assert recorder.stage == "storing messages"

@@ -30,9 +30,10 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     emulate(email=alice_mailbox.email, messages=120, seed=5)
     clock = FakeClock(start=time.time())
     ledger = MemoryLedger(limits=TIGHT)
-    # Another slice has spent this user's whole burst: 30 seconds of quota.
+    # Another slice has spent this user's whole burst, 30 seconds of quota, and more: even
+    # the first few messages.get (5 calls in flight, 25 units) would wait over 0.25 s.
     started = clock.time()
-    assert ledger.take(user=alice_mailbox.email, units=3000, now=started).granted
+    assert ledger.take(user=alice_mailbox.email, units=3030, now=started).granted
     factory = partial(gmail_client_for, ledger=ledger, clock=clock.time, sleep=clock.sleep)
     run, _ = sync_run_start(mailbox=alice_mailbox, trigger=SyncRun.Trigger.CLI, enqueue=False)
 
@@ -41,7 +42,7 @@ def test_a_slice_that_meets_a_spent_quota_yields_and_the_upkeep_pass_queues_it_w
     run.refresh_from_db()
     assert (run.status, run.worker) == (SyncRun.Status.RUNNING, "")
     assert run.next_slice_at is not None
-    # It yields at the first batch it cannot pay for at once, and comes back when
+    # It yields at the first call it cannot pay for at once, and comes back when
     # the bucket is half full again: a late start then wastes none of the refill.
     half_full = datetime.fromtimestamp(started + 15, UTC)
     assert abs((run.next_slice_at - half_full).total_seconds()) < 0.5

@@ -80,3 +80,27 @@ def database_settings(**environ):
 )
 def test_persistent_connections_by_database(environ, expected):
     assert database_settings(**environ) == expected
+
+
+def raw_batch_size(**environ) -> str:
+    code = "from mailsync import settings as s; print(s.GMAIL_RAW_BATCH_SIZE)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GMAIL_")}
+    env.update(DEBUG="True", **environ)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return result.stdout.strip() or result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "20"),
+        ({"GMAIL_BATCH_SIZE": "10"}, "10"),
+        ({"GMAIL_RAW_BATCH_SIZE": "5"}, "5"),
+        (
+            {"GMAIL_BATCH_SIZE": "10", "GMAIL_RAW_BATCH_SIZE": "20"},
+            "GMAIL_RAW_BATCH_SIZE must be at most GMAIL_BATCH_SIZE",
+        ),
+    ],
+)
+def test_raw_batches_default_to_20_messages_and_never_exceed_a_batch(environ, expected):
+    assert expected in raw_batch_size(**environ)

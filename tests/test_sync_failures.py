@@ -132,7 +132,7 @@ def test_an_expired_access_token_is_refreshed_and_saved(emulate, alice_mailbox):
     assert [r.method for r in emulator.request_log].count("token") == 1
 
 
-def test_messages_deleted_between_listing_and_fetching_are_skipped(
+def test_messages_deleted_between_listing_and_fetching_count_as_vanished(
     emulate, alice_mailbox, monkeypatch
 ):
     emulator = emulate(email=alice_mailbox.email, messages=30, seed=1)
@@ -152,3 +152,23 @@ def test_messages_deleted_between_listing_and_fetching_are_skipped(
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert Message.objects.count() == 28
     assert run.processed == run.total == 30
+    assert run.vanished_count == 2
+
+
+def test_an_original_that_cannot_be_written_fails_the_run_without_retrying_gmail(
+    emulate, alice_mailbox, monkeypatch
+):
+    emulator = emulate(email=alice_mailbox.email, messages=20, seed=1, profile="tiny")
+
+    def disk_full(raw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("syncapp.sync.pipeline.originals.original_put", disk_full)
+
+    run = run_sync(alice_mailbox)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "No space left on device" in run.error
+    fetched = [r for r in emulator.request_log if r.method == "messages.get"]
+    assert len(fetched) == len({r.message_id for r in fetched}), "nothing fetched twice"
+    assert not Message.objects.exists()

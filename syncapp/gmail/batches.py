@@ -30,7 +30,6 @@ UNITS = {
     "history.list": 2,
     "messages.list": 5,
     "messages.get": 5,
-    "threads.get": 10,
     "users.watch": 100,
     "users.stop": 50,
 }
@@ -80,6 +79,8 @@ class BatchFetcher:
             finally:
                 refused = sum(1 for failure in failures.values() if failure.concurrent)
                 self._in_flight.release(grant, refused=refused)
+            if result.keep_error is not None:
+                raise result.keep_error
             if not failures:
                 continue
             worst = _worst(failures.values())
@@ -134,11 +135,7 @@ def _collect(
     if exception is None:
         # googleapiclient hands over a response exactly when there is no exception.
         assert response is not None
-        if "messages" in response:
-            # A thread: its messages, by their own ids.
-            result.found.update((message["id"], message) for message in response["messages"])
-        else:
-            result.found[request_id] = response
+        result.add(request_id, response)
     elif isinstance(exception, HttpError) and exception.resp.status == 404:
         result.missing.append(request_id)
     else:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import google_auth_httplib2
 import httplib2
@@ -32,7 +32,6 @@ from syncapp.gmail.results import FetchResult, HistoryPage, MessagePage
 
 __all__ = [
     "SCOPE",
-    "THREADS_PER_BATCH",
     "FetchResult",
     "GmailClient",
     "HistoryPage",
@@ -41,8 +40,6 @@ __all__ = [
 ]
 
 SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
-# A thread can hold many messages: fewer threads than messages go in one batch.
-THREADS_PER_BATCH = 10
 PAGE_SIZE = 500
 # In a worker's slice a wait for quota up to this long is slept; a longer one ends the
 # slice (QuotaSpent, the next slice due when the mailbox's bucket is half full again), so
@@ -152,7 +149,6 @@ class GmailClient:
             ids=[item["id"] for item in listed],
             next_page_token=response.get("nextPageToken"),
             estimate=int(response.get("resultSizeEstimate", 0)),
-            threads={item["id"]: item.get("threadId", item["id"]) for item in listed},
         )
 
     def list_history(self, *, start_history_id: str, page_token: str | None = None) -> HistoryPage:
@@ -178,13 +174,30 @@ class GmailClient:
             history_id=str(response["historyId"]),
         )
 
-    def get_messages(self, ids: Iterable[str], *, format: str = "full") -> FetchResult:
-        """Fetch messages in batches; only the parts that failed are sent again."""
-        return self._fetch(list(ids), self._batch_size, "messages.get", format)
+    def get_messages(
+        self,
+        ids: Iterable[str],
+        *,
+        format: str = "full",
+        keep: Callable[[dict], Any] | None = None,
+    ) -> FetchResult:
+        """Fetch messages in batches; only the parts that failed are sent again.
 
-    def get_threads(self, thread_ids: Iterable[str], *, format: str = "full") -> FetchResult:
-        """Fetch whole threads: `found` holds their messages by id, `missing` gone threads."""
-        return self._fetch(list(thread_ids), THREADS_PER_BATCH, "threads.get", format)
+        `keep` is applied to each message as it arrives (see FetchResult).
+        """
+        return self._fetch(list(ids), format, keep)
+
+    def get_message(self, gmail_id: str, *, format: str = "full") -> dict | None:
+        """Fetch one message on its own; None when it answers 404 (it is gone)."""
+        try:
+            return self._call(
+                "messages.get",
+                lambda: self._messages.get(userId="me", id=gmail_id, format=format),
+            )
+        except HttpError as exc:
+            if exc.resp.status == 404:
+                return None
+            raise
 
     # --- machinery -------------------------------------------------------------
 
@@ -202,7 +215,6 @@ class GmailClient:
         self._messages = self._users.messages()
         self._labels = self._users.labels()
         self._history = self._users.history()
-        self._threads = self._users.threads()
 
     def _new_bucket(self, quota_units_per_minute: int, batch_size: int) -> TokenBucket:
         return TokenBucket(
@@ -237,14 +249,16 @@ class GmailClient:
             http = self._local.http = self._new_http()
         return http
 
-    def _fetch(self, ids: list[str], per_batch: int, method: str, format: str) -> FetchResult:
-        resource = self._threads if method == "threads.get" else self._messages
-        result = FetchResult()
+    def _fetch(
+        self, ids: list[str], format: str, keep: Callable[[dict], Any] | None
+    ) -> FetchResult:
+        result = FetchResult(keep=keep)
+        per_batch = self._batch_size
         for start in range(0, len(ids), per_batch):
             self._batches.fetch(
                 ids[start : start + per_batch],
-                resource=resource,
-                method=method,
+                resource=self._messages,
+                method="messages.get",
                 format=format,
                 result=result,
             )

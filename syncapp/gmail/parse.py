@@ -1,4 +1,8 @@
-"""Turn one Gmail `users.messages.get` (format=full) resource into the fields we store.
+"""Turn one Gmail `users.messages.get` (format=raw) resource into the fields we store.
+
+Gmail's resource gives the metadata (ids, labels, dates, snippet); everything else is
+parsed here, locally, from the original's bytes with the `email` package, so that an
+improved parser can parse stored originals again (`parse_original`) without fetching.
 
 Everything in a message is attacker-controlled, so every string that leaves this module
 has been through `clean_text` and fits its column. Malformed input never raises, except
@@ -8,9 +12,12 @@ when there is not even an id to store the message under (`UnparsableMessage`).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from email import policy
+from email.message import Message as EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr, parsedate_to_datetime
 
 from django.db.models import Field
 
@@ -28,14 +35,21 @@ from syncapp.models import Label, Message
 __all__ = [
     "ATTACHMENT_NAME_MAX",
     "BODY_TEXT_MAX",
-    "RECIPIENTS_MAX",
+    "CONTENT_FIELDS",
+    "HEADER_TEXT_MAX",
+    "ParsedContent",
     "ParsedMessage",
     "UnparsableMessage",
     "clean_text",
+    "parse_email",
     "parse_message",
+    "parse_original",
+    "raw_of",
 ]
 
-RECIPIENTS_MAX = 20_000
+# Address lists and the other long headers (References) are kept up to this many
+# characters each; the original keeps them whole.
+HEADER_TEXT_MAX = 20_000
 ATTACHMENT_NAME_MAX = 255
 
 
@@ -53,8 +67,49 @@ _LABEL_ID_MAX = _max_length(Label._meta.get_field("label_id"))
 _SIZE_MAX = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_MESSAGE_HEADERS = frozenset({"subject", "from", "date", "to", "cc", "bcc"})
-_PART_HEADERS = frozenset({"content-type", "content-disposition"})
+# Headers read once (the first wins) and headers whose every occurrence is kept.
+_FIRST_HEADERS = {
+    "subject": Message.SUBJECT_MAX,
+    "from": Message.ADDRESS_MAX,
+    "date": Message.ADDRESS_MAX,
+    "message-id": Message.ADDRESS_MAX,
+    "in-reply-to": HEADER_TEXT_MAX,
+    "references": HEADER_TEXT_MAX,
+    "list-unsubscribe": HEADER_TEXT_MAX,
+}
+_LIST_HEADERS = ("to", "cc", "bcc", "reply-to")
+# The fields are read with compat32, whose headers stay plain strings: policy.default
+# builds a header object for each header a part's walk reads, which made parsing twice
+# as slow on the emulator's realistic mail. Both read the same bytes the same way;
+# `parse_email` (for what shows or extracts parts) uses policy.default.
+_FIELDS_PARSER = BytesParser(policy=policy.compat32)
+_PARSER = BytesParser(policy=policy.default)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedContent:
+    """What the original says: its header fields, body text and attachment names."""
+
+    subject: str = ""
+    sender: str = ""
+    sender_name: str = ""
+    sender_address: str = ""
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
+    reply_to: str = ""
+    rfc_message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    list_unsubscribe: str = ""
+    date: datetime | None = None
+    body_text: str = ""
+    attachment_names: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+
+
+# The Message columns a ParsedContent fills (reparse_messages writes exactly these).
+CONTENT_FIELDS = [f.name for f in fields(ParsedContent) if f.name != "problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +121,30 @@ class ParsedMessage:
     label_ids: list[str]
     history_id: str
     internal_date: datetime
-    subject: str
-    sender: str
-    recipients: str
-    date: datetime | None
     snippet: str
     size_estimate: int
-    body_text: str
-    attachment_names: list[str]
+    content: ParsedContent
     parse_error: str
+    # The sha256 of the stored original (set once it is stored), None without one.
+    original: str | None = None
 
 
 class UnparsableMessage(Exception):
     """The resource has no usable id, so there is nothing to store it under."""
 
 
-def parse_message(resource: dict) -> ParsedMessage:
-    """Read what can be read; `parse_error` says what could not."""
+def raw_of(resource: dict) -> bytes | None:
+    """The original's bytes in a format=raw resource, or None when it carries none."""
+    raw = resource.get("raw") if isinstance(resource, dict) else None
+    return b64decode(raw) if isinstance(raw, str) else None
+
+
+def parse_message(resource: dict, *, raw: bytes | None) -> ParsedMessage:
+    """Read what can be read; `parse_error` says what could not.
+
+    `raw` is the resource's original (`raw_of`), decoded once by the caller, which
+    also stores it.
+    """
     if not isinstance(resource, dict):
         raise UnparsableMessage("resource is not an object")
     gmail_id = resource.get("id")
@@ -98,141 +160,161 @@ def parse_message(resource: dict) -> ParsedMessage:
         # A message alone in its thread has the thread's id.
         thread_id = gmail_id
 
-    payload = resource.get("payload")
-    if not isinstance(payload, dict):
-        problems.append("missing payload" if payload is None else "payload is not an object")
-        payload = {}
-    headers = _headers(payload, _MESSAGE_HEADERS, problems)
-    body_text, attachment_names = _read_parts(payload, problems)
+    if raw is None:
+        problems.append("missing raw")
+        content = ParsedContent()
+    else:
+        content = parse_original(raw)
+        problems.extend(content.problems)
 
-    date_header = headers.get("date")
-    date = _parse_date(date_header[0]) if date_header else None
     internal_date = _epoch_ms(resource.get("internalDate"))
     if internal_date is None:
         problems.append("missing or invalid internalDate")
-        internal_date = date or _EPOCH
-
-    recipients = ", ".join(
-        text
-        for name in ("to", "cc", "bcc")
-        for value in headers.get(name, ())
-        if (text := header_text(value, RECIPIENTS_MAX))
-    )
+        internal_date = content.date or _EPOCH
     return ParsedMessage(
         gmail_id=gmail_id,
         thread_id=clean_text(thread_id, _ID_MAX),
         label_ids=_label_ids(resource.get("labelIds"), problems),
         history_id=_history_id(resource.get("historyId"), problems),
         internal_date=internal_date,
-        subject=header_text(headers.get("subject", [""])[0], Message.SUBJECT_MAX),
-        sender=header_text(headers.get("from", [""])[0], Message.ADDRESS_MAX),
-        recipients=recipients[:RECIPIENTS_MAX],
-        date=date,
         snippet=_snippet(resource.get("snippet"), problems),
         size_estimate=_size_estimate(resource.get("sizeEstimate"), problems),
-        body_text=clean_text(body_text, BODY_TEXT_MAX),
-        attachment_names=attachment_names,
+        content=content,
         parse_error="; ".join(dict.fromkeys(problems)),
     )
 
 
-def _headers(part: dict, wanted: frozenset[str], problems: list[str]) -> dict[str, list[str]]:
-    """The values of the wanted headers, by lower-cased name, in message order."""
+def parse_email(raw: bytes) -> EmailMessage:
+    """The original as an `email` message (policy.default): its headers and parts.
+
+    Raises what the parser raises on input it cannot read at all (deep nesting).
+    """
+    return _PARSER.parsebytes(raw)
+
+
+def parse_original(raw: bytes) -> ParsedContent:
+    """The fields of an original; never raises, `problems` says what could not be read."""
+    problems: list[str] = []
+    try:
+        email = _FIELDS_PARSER.parsebytes(raw)
+        headers_only = False
+    except (RecursionError, ValueError, LookupError) as exc:
+        # Parts nested past the recursion limit, say: the headers can still be read.
+        problems.append(f"unreadable parts ({type(exc).__name__})")
+        email = _FIELDS_PARSER.parsebytes(raw, headersonly=True)
+        headers_only = True
+    headers = _headers(email)
+    first = {
+        name: header_text(values[0], _FIRST_HEADERS[name])
+        for name, values in headers.items()
+        if name in _FIRST_HEADERS
+    }
+    lists = {
+        name: ", ".join(
+            text
+            for value in headers.get(name, ())
+            if (text := header_text(value, HEADER_TEXT_MAX))
+        )[:HEADER_TEXT_MAX]
+        for name in _LIST_HEADERS
+    }
+    sender = first.get("from", "")
+    sender_name, sender_address = _address(sender)
+    body_text, attachment_names = ("", []) if headers_only else _read_parts(email, problems)
+    return ParsedContent(
+        subject=first.get("subject", ""),
+        sender=sender,
+        sender_name=sender_name,
+        sender_address=sender_address,
+        to=lists["to"],
+        cc=lists["cc"],
+        bcc=lists["bcc"],
+        reply_to=lists["reply-to"],
+        rfc_message_id=first.get("message-id", ""),
+        in_reply_to=first.get("in-reply-to", ""),
+        references=first.get("references", ""),
+        list_unsubscribe=first.get("list-unsubscribe", ""),
+        date=_parse_date(first["date"]) if "date" in first else None,
+        body_text=clean_text(body_text, BODY_TEXT_MAX),
+        attachment_names=attachment_names,
+        problems=tuple(problems),
+    )
+
+
+def _headers(part: EmailMessage) -> dict[str, list[str]]:
+    """Every header's values as written, by lower-cased name, in message order.
+
+    Read raw (not through the policy's header objects, whose parsing of hostile
+    values can raise); 8-bit bytes are read as UTF-8, as Gmail does.
+    """
     found: dict[str, list[str]] = {}
-    headers = part.get("headers")
-    if headers is None:
-        return found
-    if not isinstance(headers, list):
-        problems.append("headers is not a list")
-        return found
-    for header in headers:
-        if not isinstance(header, dict):
-            problems.append("malformed header")
-            continue
-        name, value = header.get("name"), header.get("value")
-        if not isinstance(name, str) or not isinstance(value, str):
-            problems.append("malformed header")
-            continue
-        key = name.lower()
-        if key in wanted:
-            found.setdefault(key, []).append(value)
+    for name, value in part.raw_items():
+        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        found.setdefault(name.lower(), []).append(text)
     return found
 
 
-def _read_parts(payload: dict, problems: list[str]) -> tuple[str, list[str]]:
+def _address(sender: str) -> tuple[str, str]:
+    """The display name and the address of a From header's text."""
+    try:
+        name, address = parseaddr(sender)
+    except (ValueError, IndexError):
+        return "", ""
+    return clean_text(name, Message.ADDRESS_MAX), clean_text(address, Message.ADDRESS_MAX)
+
+
+def _read_parts(email: EmailMessage, problems: list[str]) -> tuple[str, list[str]]:
     """Walk the part tree: the body text and the attachment names."""
     plain: list[str] = []
-    html_parts: list[tuple[str, str]] = []
+    html_parts: list[str] = []
     attachment_names: list[str] = []
     # Iterative, so that hostile nesting cannot hit the recursion limit.
-    stack: list[object] = [payload]
+    stack: list[EmailMessage] = [email]
     while stack:
         part = stack.pop()
-        if not isinstance(part, dict):
-            problems.append("part is not an object")
-            continue
-        headers = _headers(part, _PART_HEADERS, problems)
-        filename = part.get("filename")
-        if not isinstance(filename, str):
-            filename = ""
+        headers = _headers(part)
+        content_type = headers.get("content-type", [""])[0]
         disposition = headers.get("content-disposition", [""])[0]
+        filename = _filename(part, problems)
         if filename or disposition.lstrip().lower().startswith("attachment"):
-            # Gmail fills filename whenever the headers name the file, so an attachment
-            # without one has no name to show. Its children (a forwarded message) are
-            # the attachment's content, not this message's body.
+            # An attachment without a name has none to show. Its children (a forwarded
+            # message) are the attachment's content, not this message's body.
             if name := header_text(filename, ATTACHMENT_NAME_MAX):
                 attachment_names.append(name)
             continue
-
-        children = part.get("parts")
-        if isinstance(children, list):
-            stack.extend(reversed(children))
-        elif children is not None:
-            problems.append("parts is not a list")
-
-        text = _text_data(part, headers.get("content-type", [""])[0], problems)
-        if text is None:
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(reversed([child for child in payload if isinstance(child, EmailMessage)]))
             continue
-        mime_type, data, charset = text
+        mime_type = content_type.split(";", 1)[0].strip().lower() or "text/plain"
+        if mime_type not in ("text/plain", "text/html"):
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        text = decode_bytes(data, charset_of(content_type))
         if mime_type == "text/plain":
-            decoded = decode_bytes(b64decode(data), charset)
-            if decoded and not decoded.isspace():
-                plain.append(decoded)
+            if text and not text.isspace():
+                plain.append(text)
         else:
-            # Decoded only when no plain text turns up.
-            html_parts.append((data, charset))
+            html_parts.append(text)
     return _body_text(plain, html_parts, problems), attachment_names
 
 
-def _text_data(part: dict, content_type: str, problems: list[str]) -> tuple[str, str, str] | None:
-    """(mime type, base64 data, charset) of a text/plain or text/html part with inline data."""
-    mime_type = part.get("mimeType")
-    if not isinstance(mime_type, str):
-        mime_type = content_type.split(";", 1)[0]
-    mime_type = mime_type.strip().lower()
-    if mime_type not in ("text/plain", "text/html"):
-        return None
-    body = part.get("body")
-    if not isinstance(body, dict):
-        if body is not None:
-            problems.append("part body is not an object")
-        return None
-    # Parts with an attachmentId and no data have no inline text.
-    data = body.get("data")
-    if not isinstance(data, str):
-        if data is not None:
-            problems.append("part data is not a string")
-        return None
-    return mime_type, data, charset_of(content_type)
+def _filename(part: EmailMessage, problems: list[str]) -> str:
+    try:
+        return part.get_filename() or ""
+    except Exception:  # the header parser's bugs on hostile parameters are many
+        problems.append("unreadable file name")
+        return ""
 
 
-def _body_text(plain: list[str], html_parts: list[tuple[str, str]], problems: list[str]) -> str:
+def _body_text(plain: list[str], html_parts: list[str], problems: list[str]) -> str:
     """The plain text parts, or failing those the visible text of the HTML ones."""
     if plain:
         return "\n".join(plain).replace("\r\n", "\n").replace("\r", "\n").strip()
     texts = []
-    for data, charset in html_parts:
-        text, complete = html_to_text(decode_bytes(b64decode(data), charset))
+    for markup in html_parts:
+        text, complete = html_to_text(markup)
         if not complete:
             problems.append("malformed HTML")
         texts.append(text)

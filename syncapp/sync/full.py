@@ -1,7 +1,8 @@
 """Full sync, Google's recipe.
 
 Read the profile's historyId first, page through messages.list, skip ids
-already stored, fetch the rest in batches, store each batch in one upsert,
+already stored, fetch the rest's originals in batches of messages.get (threads.get
+cannot return them), store each batch in one upsert,
 delete what Gmail no longer lists, and hand back the historyId read at the
 start so the next incremental sync catches what changed meanwhile. Only one
 page of ids and a few batches of bodies are held at a time.
@@ -9,18 +10,13 @@ page of ids and a few batches of bodies are held at a time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from functools import partial
 
 from syncapp import storage
-from syncapp.gmail.client import THREADS_PER_BATCH, GmailClient, MessagePage
+from syncapp.gmail.client import GmailClient, MessagePage
 from syncapp.sync.labels import labels_refresh, labels_sync
-from syncapp.sync.pipeline import fetch_and_store, fetch_messages
+from syncapp.sync.pipeline import fetch_messages
 from syncapp.sync.recorder import Recorder, SliceEnded
-
-# threads.get costs 10 quota units for every message of a thread; messages.get
-# costs 5 a message: a thread with this many messages to fetch is cheaper whole.
-THREAD_WORTH_FETCHING_WHOLE = 3
 
 
 def full_sync(recorder: Recorder, client: GmailClient) -> str:
@@ -82,7 +78,7 @@ def _copy_page(recorder: Recorder, client: GmailClient, page: MessagePage, *, ma
         # Stored before this sync (not by a dead attempt of it): labels may be old.
         recorder.checkpoint.had_known = True
     recorder.report()
-    _fetch_page(recorder, client, page, [i for i in page.ids if i not in known], mark=mark)
+    fetch_messages(recorder, client, [i for i in page.ids if i not in known], mark=mark)
 
 
 def _delete_unseen(recorder: Recorder, *, mark: str) -> int:
@@ -101,32 +97,3 @@ def _delete_unseen(recorder: Recorder, *, mark: str) -> int:
         deleted += chunk
         if chunk < storage.DELETE_CHUNK:
             return deleted
-
-
-def _fetch_page(
-    recorder: Recorder, client: GmailClient, page: MessagePage, missing: list[str], *, mark: str
-) -> None:
-    """Fetch a listing page's missing messages, whole threads where that costs less quota.
-
-    Only threads with nothing stored yet are fetched whole, so that no stored
-    message is ever fetched again (a retry continues without refetching).
-    """
-    by_thread: dict[str, list[str]] = defaultdict(list)
-    for gmail_id in dict.fromkeys(missing):
-        by_thread[page.threads.get(gmail_id, gmail_id)].append(gmail_id)
-    worth = [t for t, ids in by_thread.items() if len(ids) >= THREAD_WORTH_FETCHING_WHOLE]
-    partly_stored = storage.threads_with_messages(mailbox=recorder.mailbox, thread_ids=worth)
-    whole = [t for t in worth if t not in partly_stored]
-    step = THREADS_PER_BATCH
-    fetch_and_store(
-        recorder,
-        client.get_threads,
-        [
-            (chunk, sum(len(by_thread[t]) for t in chunk))
-            for chunk in (whole[i : i + step] for i in range(0, len(whole), step))
-        ],
-        mark=mark,
-    )
-    fetched_whole = set(whole)
-    singles = [i for t, ids in by_thread.items() if t not in fetched_whole for i in ids]
-    fetch_messages(recorder, client, singles, mark=mark)

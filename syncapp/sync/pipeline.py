@@ -1,57 +1,77 @@
-"""Fetching batches of messages from Gmail while the previous batch is stored."""
+"""Fetching batches of originals from Gmail while the previous batch is stored.
+
+Each message is fetched with format=raw (its RFC 822 source); its original is
+written to the mail storage as it arrives, and parsed locally. A listed message
+that a batch did not bring back is fetched again on its own: only its own 404
+proves it gone, and then it counts as vanished during the sync.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 from django.conf import settings
 from django.db import connections
 
-from syncapp import storage
+from syncapp import originals, storage
 from syncapp.gmail.client import FetchResult, GmailClient
-from syncapp.gmail.parse import ParsedMessage, UnparsableMessage, parse_message
+from syncapp.gmail.parse import ParsedMessage, UnparsableMessage, parse_message, raw_of
+from syncapp.originals import StoredOriginal
 from syncapp.sync.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
-# The ids of one batch, and how many listed messages it accounts for.
-Job = tuple[list[str], int]
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What is kept of one fetched message: its fields and its stored original, or
+    why it cannot be stored."""
+
+    parsed: ParsedMessage | None
+    original: StoredOriginal | None
+    error: str = ""
+
+
+def keep_original(resource: dict) -> Kept:
+    """Parse a format=raw resource and store its original (in a fetching thread, as
+    each arrives, so that a batch holds parsed fields rather than sources)."""
+    raw = raw_of(resource)
+    try:
+        parsed = parse_message(resource, raw=raw)
+    except UnparsableMessage as exc:
+        return Kept(None, None, str(exc))
+    if raw is None:
+        return Kept(parsed, None)
+    stored = originals.original_put(raw)
+    return Kept(replace(parsed, original=stored.sha256), stored)
 
 
 def fetch_messages(
     recorder: Recorder, client: GmailClient, gmail_ids: list[str], *, mark: str
 ) -> None:
-    """Fetch and store these messages a batch at a time, with a full sync's `mark`."""
-    batch_size = settings.GMAIL_BATCH_SIZE
-    gmail_ids = list(dict.fromkeys(gmail_ids))
-    chunks = [gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size)]
-    jobs = [(chunk, len(chunk)) for chunk in chunks]
-    fetch_and_store(recorder, client.get_messages, jobs, mark=mark)
+    """Fetch and store these messages' originals, with a full sync's `mark`.
 
-
-def fetch_and_store(
-    recorder: Recorder, fetch: Callable[[list[str]], FetchResult], jobs: list[Job], *, mark: str
-) -> None:
-    """Fetch with several batches in flight while the previous one is stored.
-
-    Batches are handed to the writer in order, so at most
+    Several batches (GMAIL_RAW_BATCH_SIZE messages each) are in flight while the
+    previous one is stored; batches are handed to the writer in order, so at most
     GMAIL_CONCURRENT_BATCHES fetched batches and one being stored are held.
     """
-    pending = iter(jobs)
+    batch_size = settings.GMAIL_RAW_BATCH_SIZE
+    gmail_ids = list(dict.fromkeys(gmail_ids))
+    pending = iter(gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size))
     fetchers = ThreadPoolExecutor(
         max_workers=settings.GMAIL_CONCURRENT_BATCHES, thread_name_prefix="gmail-fetch"
     )
-    in_flight: deque[tuple[int, Future[FetchResult]]] = deque()
+    in_flight: deque[tuple[list[str], Future[FetchResult]]] = deque()
 
     def fetch_next() -> None:
-        job = next(pending, None)
-        if job is not None:
-            ids, accounts_for = job
-            in_flight.append((accounts_for, fetchers.submit(fetch, ids)))
+        ids = next(pending, None)
+        if ids is not None:
+            fetching = fetchers.submit(client.get_messages, ids, format="raw", keep=keep_original)
+            in_flight.append((ids, fetching))
 
     finished = False
     try:
@@ -59,19 +79,41 @@ def fetch_and_store(
             for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
                 fetch_next()
             while in_flight:
-                accounts_for, fetching = in_flight.popleft()
+                ids, fetching = in_flight.popleft()
                 recorder.stage = "fetching messages"
                 fetched = fetching.result()
                 fetch_next()
-                writer.submit(list(fetched.found.values()), processed=accounts_for)
+                kept = list(fetched.found.values())
+                kept += fetch_alone(recorder, client, [i for i in ids if i not in fetched.found])
+                writer.submit(kept, processed=len(ids))
         finished = True
     finally:
         # On an error, do not wait for a fetch that may be sleeping in a backoff.
         fetchers.shutdown(wait=finished, cancel_futures=True)
 
 
+def fetch_alone(recorder: Recorder, client: GmailClient, gmail_ids: list[str]) -> list[Kept]:
+    """Fetch listed messages that a batch did not bring back, each on its own.
+
+    A 404 in a batch may be Gmail's moment, not the message's end: a message
+    counts as vanished only when it answers 404 itself.
+    """
+    if not gmail_ids:
+        return []
+    recorder.stage = "fetching messages a batch did not bring back"
+    kept = []
+    for gmail_id in gmail_ids:
+        resource = client.get_message(gmail_id, format="raw")
+        if resource is None:
+            recorder.figures.vanished += 1
+            logger.info("run %s: message %s vanished during the sync", recorder.run_id, gmail_id)
+        else:
+            kept.append(keep_original(resource))
+    return kept
+
+
 class BatchWriter:
-    """Parses and stores fetched batches on a thread of its own, one batch behind.
+    """Stores fetched batches on a thread of its own, one batch behind.
 
     Fetching waits on the network and Gmail; storing on the database: done one
     after the other they add up, side by side they overlap. At most one batch
@@ -102,9 +144,9 @@ class BatchWriter:
             self._thread.submit(connections.close_all).result()
             self._thread.shutdown()
 
-    def submit(self, resources: list[dict], *, processed: int) -> None:
+    def submit(self, kept: list[Kept], *, processed: int) -> None:
         self.drain()
-        self._pending = self._thread.submit(self._store, resources, processed)
+        self._pending = self._thread.submit(self._store, kept, processed)
 
     def drain(self) -> None:
         pending, self._pending = self._pending, None
@@ -116,12 +158,15 @@ class BatchWriter:
             self._recorder.stage = "storing messages"
             raise
 
-    def _store(self, resources: list[dict], processed: int) -> None:
+    def _store(self, kept: list[Kept], processed: int) -> None:
         recorder = self._recorder
-        parsed = parse_all(recorder, resources)
+        parsed = count_unparsable(recorder, kept)
         recorder.store(
             lambda: storage.messages_upsert(
-                mailbox=recorder.mailbox, messages=parsed, mark=self._mark
+                mailbox=recorder.mailbox,
+                messages=parsed,
+                originals=[k.original for k in kept if k.original is not None and k.parsed],
+                mark=self._mark,
             )
         )
         recorder.figures.new += len(parsed)
@@ -129,15 +174,16 @@ class BatchWriter:
         recorder.report()
 
 
-def parse_all(recorder: Recorder, resources: list[dict]) -> list[ParsedMessage]:
-    """Parse fetched messages; what cannot be parsed is counted and logged, not stored."""
+def count_unparsable(recorder: Recorder, kept: list[Kept]) -> list[ParsedMessage]:
+    """The messages to store; what cannot be parsed is counted and logged, not stored."""
     parsed = []
-    for resource in resources:
-        try:
-            message = parse_message(resource)
-        except UnparsableMessage as exc:
+    for item in kept:
+        message = item.parsed
+        if message is None:
             recorder.figures.unparsable += 1
-            logger.warning("run %s: message skipped, cannot be stored: %s", recorder.run_id, exc)
+            logger.warning(
+                "run %s: message skipped, cannot be stored: %s", recorder.run_id, item.error
+            )
             continue
         if message.parse_error:
             recorder.figures.unparsable += 1

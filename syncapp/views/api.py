@@ -87,6 +87,7 @@ def run_json(run: SyncRun) -> dict[str, Any]:
         "new": run.new_count,
         "updated": run.updated_count,
         "deleted": run.deleted_count,
+        "vanished": run.vanished_count,
         "error": run_error_sentence(run),
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),

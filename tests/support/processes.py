@@ -290,11 +290,16 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def _mail_storage_dir() -> str:
+    options = settings.STORAGES["mail"].get("OPTIONS", {})
+    return str(options.get("location", settings.MAIL_STORAGE_DIR))
+
+
 def cluster_env(*, queue: str, redis_url: str, workers: int, **overrides: str) -> dict[str, str]:
     """The environment of a qcluster serving `queue` for this process.
 
-    It uses this process's database, Gmail and SHARED_TIMINGS; the ORM broker
-    unless `redis_url` is given.
+    It uses this process's database, mail storage, Gmail and SHARED_TIMINGS; the
+    ORM broker unless `redis_url` is given.
     """
     return {
         **os.environ,
@@ -304,6 +309,7 @@ def cluster_env(*, queue: str, redis_url: str, workers: int, **overrides: str) -
         "DEBUG": str(bool(settings.DEBUG)),
         "GMAIL_API_ENDPOINT": settings.GMAIL_API_ENDPOINT,
         "GOOGLE_TOKEN_URI": settings.GOOGLE_TOKEN_URI,
+        "MAIL_STORAGE_DIR": _mail_storage_dir(),
         "SYNC_QUEUE": queue,
         "Q_CLUSTER_NAME": queue,
         "REDIS_URL": redis_url,

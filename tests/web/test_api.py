@@ -24,6 +24,7 @@ RUN_FIELDS = {
     "new",
     "updated",
     "deleted",
+    "vanished",
     "error",
     "created_at",
     "started_at",
@@ -157,6 +158,7 @@ def test_getting_a_run_describes_it(alice_client, alice_mailbox, make_run):
         new_count=8,
         updated_count=1,
         deleted_count=1,
+        vanished_count=2,
     )
 
     response = alice_client.get(f"/api/runs/{run.pk}/")
@@ -166,6 +168,7 @@ def test_getting_a_run_describes_it(alice_client, alice_mailbox, make_run):
     assert set(body) == RUN_FIELDS
     assert body["status"] == "SUCCEEDED"
     assert (body["percent"], body["new"], body["updated"], body["deleted"]) == (100, 8, 1, 1)
+    assert body["vanished"] == 2
     assert datetime.fromisoformat(body["started_at"]) == run.started_at
     assert datetime.fromisoformat(body["finished_at"]) == run.finished_at
     assert "no-store" in response["Cache-Control"]

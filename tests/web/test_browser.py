@@ -277,6 +277,8 @@ def test_a_person_cancels_a_running_sync_and_its_worker_stops_keeping_what_it_st
 
     page.get_by_role("button", name="Sync", exact=True).click()
     expect(page.locator(".run--running .figures")).to_be_visible()
+    # Once a first batch is stored: it is what the cancelled run keeps.
+    wait_for(Message.objects.exists, timeout=20, what="a first batch to be stored")
     page.get_by_role("button", name="Cancel").click()
 
     expect(page.locator(".run--failed")).to_contain_text("Cancelled by demo", timeout=5_000)

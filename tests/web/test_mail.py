@@ -150,7 +150,9 @@ def test_a_message_shows_headers_labels_body_and_attachments(
     (message,) = make_messages(
         alice_mailbox,
         1,
-        recipients="alice@example.com, Eve <eve@example.org>",
+        to="alice@example.com",
+        cc="Eve <eve@example.org>",
+        bcc="Mallory <mallory@example.org>",
         body_text="Hello Alice,\n\nthe report is attached.\n",
         attachment_names=["report.pdf", "chart.png"],
     )
@@ -162,7 +164,10 @@ def test_a_message_shows_headers_labels_body_and_attachments(
     assert response.status_code == 200
     assert "Message 0" in html
     assert "Carol &lt;carol@example.net&gt;" in html
-    assert "Eve &lt;eve@example.org&gt;" in html
+    assert "<dt>To</dt><dd>alice@example.com</dd>" in html
+    assert "<dt>Cc</dt><dd>Eve &lt;eve@example.org&gt;</dd>" in html
+    assert "<dt>Bcc</dt><dd>Mallory &lt;mallory@example.org&gt;</dd>" in html
+    assert "Reply-To" not in html
     assert '<span class="chip">Receipts</span>' in html
     assert '<span class="chip">INBOX</span>' in html
     assert '<span class="chip">CATEGORY_X</span>' in html
@@ -175,7 +180,8 @@ def test_every_value_of_a_message_is_escaped(alice_client, alice_mailbox, make_m
     (message,) = make_messages(
         alice_mailbox,
         1,
-        recipients=attack,
+        to=attack,
+        cc=attack,
         snippet=attack,
         body_text=f"<html><body>{attack}</body></html>",
         attachment_names=[attack],
