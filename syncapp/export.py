@@ -12,14 +12,15 @@ from those lines gives the original back exactly, whatever its line endings.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC
+from functools import partial
 
 from django.db import models
 
 from syncapp.models import Message
 from syncapp.originals import original_open
+from syncapp.zipstream import ZipStream
 
 # Bytes gathered before a chunk is handed on.
 CHUNK = 64 * 1024
@@ -43,60 +44,43 @@ def export_filename(*, name: str, format: ExportFormat) -> str:
 
 
 def mbox_chunks(*, messages: Iterable[Message]) -> Iterator[bytes]:
-    buffer = bytearray()
+    yield from _gathered(_mbox_parts(messages))
+
+
+def _mbox_parts(messages: Iterable[Message]) -> Iterator[bytes]:
     for message in messages:
         when = message.internal_date.astimezone(UTC).strftime("%a %b %d %H:%M:%S %Y")
-        buffer += f"From MAILER-DAEMON {when}\n".encode()
+        yield f"From MAILER-DAEMON {when}\n".encode()
         with original_open(message=message) as original:
             for line in original:
-                if _FROM_LINE.match(line):
-                    buffer += b">"
-                buffer += line
-                if len(buffer) >= CHUNK:
-                    yield bytes(buffer)
-                    buffer.clear()
-        buffer += b"\n"
+                yield b">" + line if _FROM_LINE.match(line) else line
+        yield b"\n"
+
+
+def eml_zip_chunks(*, messages: Iterable[Message]) -> Iterator[bytes]:
+    """A zip of one .eml file per message (syncapp.zipstream: memory stays flat)."""
+    with ZipStream() as archive:
+        yield from _gathered(_zip_parts(archive, messages))
+
+
+def _zip_parts(archive: ZipStream, messages: Iterable[Message]) -> Iterator[bytes]:
+    for message in messages:
+        with original_open(message=message) as original:
+            contents = iter(partial(original.read, CHUNK), b"")
+            yield from archive.entry(eml_name(message), message.internal_date, contents)
+    yield from archive.finish()
+
+
+def _gathered(parts: Iterable[bytes]) -> Iterator[bytes]:
+    """The parts in chunks of about CHUNK bytes (not one tiny write per part)."""
+    buffer = bytearray()
+    for part in parts:
+        buffer += part
         if len(buffer) >= CHUNK:
             yield bytes(buffer)
             buffer.clear()
     if buffer:
         yield bytes(buffer)
-
-
-class _Sink:
-    """A write-only file that zipfile writes to and the generator empties."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self.buffer += data
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to flush: the generator takes what was written."""
-
-    def take(self) -> bytes:
-        data = bytes(self.buffer)
-        self.buffer.clear()
-        return data
-
-
-def eml_zip_chunks(*, messages: Iterable[Message]) -> Iterator[bytes]:
-    """A zip (deflated, written as it goes: zipfile sees a stream it cannot seek)."""
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
-        for message in messages:
-            with (
-                original_open(message=message) as original,
-                archive.open(eml_name(message), "w") as entry,
-            ):
-                while data := original.read(CHUNK):
-                    entry.write(data)
-                    if len(sink.buffer) >= CHUNK:
-                        yield sink.take()
-            yield sink.take()
-    yield sink.take()
 
 
 def eml_name(message: Message) -> str:
