@@ -29,6 +29,28 @@ def _dos_time(when: datetime) -> tuple[int, int]:
     return time, date
 
 
+def _local_header(name: bytes, time: int, date: int) -> bytes:
+    # The zip64 extra field, its sizes left for the data descriptor.
+    extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0)
+    fixed = struct.pack(
+        "<4sHHHHHLLLHH", b"PK\x03\x04", _VERSION, _FLAGS, _DEFLATED, time, date, 0, 0, 0,
+        len(name), len(extra),
+    )  # fmt: skip
+    return fixed + name + extra
+
+
+def _directory_record(
+    name: bytes, time: int, date: int, *, crc: int, sizes: tuple[int, int], start: int
+) -> bytes:
+    """The entry's central directory record; its sizes and offset in the zip64 extra."""
+    extra = struct.pack("<HHQQQ", 0x0001, 24, *sizes, start)
+    fixed = struct.pack(
+        "<4sHHHHHHLLLHHHHHLL", b"PK\x01\x02", _VERSION, _VERSION, _FLAGS, _DEFLATED, time,
+        date, crc, _MAX32, _MAX32, len(name), len(extra), 0, 0, 0, 0, _MAX32,
+    )  # fmt: skip
+    return fixed + name + extra
+
+
 class ZipStream:
     """Entries go in with `entry(name, when, chunks)`, which yields the archive's
     bytes as they are made; `finish()` yields the directory at the end."""
@@ -50,26 +72,7 @@ class ZipStream:
         encoded = name.encode()
         time, date = _dos_time(when)
         start = self.offset
-        # The zip64 extra field with its sizes left for the data descriptor.
-        extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0)
-        yield self._out(
-            struct.pack(
-                "<4sHHHHHLLLHH",
-                b"PK\x03\x04",
-                _VERSION,
-                _FLAGS,
-                _DEFLATED,
-                time,
-                date,
-                0,
-                0,
-                0,
-                len(encoded),
-                len(extra),
-            )
-            + encoded
-            + extra
-        )
+        yield self._out(_local_header(encoded, time, date))
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
         crc = size = compressed = 0
         for chunk in chunks:
@@ -81,30 +84,8 @@ class ZipStream:
         out = compressor.flush()
         compressed += len(out)
         yield self._out(out + struct.pack("<4sLQQ", b"PK\x07\x08", crc, compressed, size))
-        extra = struct.pack("<HHQQQ", 0x0001, 24, size, compressed, start)
         self.directory.write(
-            struct.pack(
-                "<4sHHHHHHLLLHHHHHLL",
-                b"PK\x01\x02",
-                _VERSION,
-                _VERSION,
-                _FLAGS,
-                _DEFLATED,
-                time,
-                date,
-                crc,
-                _MAX32,
-                _MAX32,
-                len(encoded),
-                len(extra),
-                0,
-                0,
-                0,
-                0,
-                _MAX32,
-            )
-            + encoded
-            + extra
+            _directory_record(encoded, time, date, crc=crc, sizes=(size, compressed), start=start)
         )
         self.count += 1
 
