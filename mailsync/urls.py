@@ -4,7 +4,17 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from syncapp.views import accounts, api, dashboard, health, mail, mailboxes, push, runs
+from syncapp.views import (
+    accounts,
+    api,
+    dashboard,
+    export,
+    health,
+    mail,
+    mailboxes,
+    push,
+    runs,
+)
 
 handler404 = "syncapp.views.errors.page_not_found"
 handler500 = "syncapp.views.errors.server_error"
@@ -35,7 +45,15 @@ urlpatterns = [
     path("mailboxes/<int:mailbox_id>/delete/", mailboxes.mailbox_remove, name="mailbox-delete"),
     path("mailboxes/<int:mailbox_id>/runs/", runs.run_history, name="run-history"),
     path("mailboxes/<int:mailbox_id>/messages/", mail.message_list, name="message-list"),
+    path("mailboxes/<int:mailbox_id>/export/", export.export, name="mailbox-export"),
     path("messages/<int:message_id>/", mail.message_detail, name="message-detail"),
+    path("messages/<int:message_id>/body.html", mail.message_body, name="message-body"),
+    path("messages/<int:message_id>/cid/<path:content_id>/", mail.message_cid, name="message-cid"),
+    path(
+        "messages/<int:message_id>/attachments/<int:index>/",
+        mail.message_attachment,
+        name="message-attachment",
+    ),
     path("runs/<int:run_id>/progress/", runs.run_progress, name="run-progress"),
     path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class SyncappConfig(AppConfig):
@@ -9,3 +10,6 @@ class SyncappConfig(AppConfig):
     def ready(self) -> None:
         # Connects the django-q signal that starts each worker's liveness thread.
         from syncapp import tasks  # noqa: F401
+        from syncapp.mailfilters import sqlite_functions_register
+
+        connection_created.connect(sqlite_functions_register, dispatch_uid="mailsync-sqlite")

@@ -7,20 +7,30 @@ run or message is simply not found (404), never fetched and then refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
 from django.contrib.auth.models import User
-from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db import connection
-from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Left
 from django.http import Http404
 from django.utils import timezone
 
+from syncapp.mailfilters import Folder, messages_filtered
 from syncapp.models import (
     GmailWatch,
     Label,
@@ -50,12 +60,11 @@ if TYPE_CHECKING:
 
 MESSAGE_PAGE_SIZE = 50
 RUN_HISTORY_SIZE = 50
-# The full-text index covers this much of each body: to_tsvector fails on
-# values whose vector would pass 1 MB, and a failing index would fail the sync.
-SEARCH_BODY_CHARS = 50_000
-SEARCH_CONFIG = "english"
-# SQLite scans every body once per word: a bound on the words bounds the scan.
-SEARCH_WORDS_MAX = 8
+# Rows an export reads at a time.
+EXPORT_CHUNK = 500
+# A page says how many threads match up to this many ("more than" past it): counting
+# further would cost more than the page itself on a large mailbox.
+COUNT_MAX = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -236,75 +245,80 @@ class Cursor:
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    messages: list[Message]
+    # The newest matching message of each thread, with `thread_count` annotated.
+    messages: Sequence[Message]
     # Where the next (older) page starts; None on the last page.
     next_cursor: Cursor | None
+    # How many threads match, counted up to COUNT_MAX + 1.
+    total: int
 
 
 def message_page_for_mailbox(
     *,
     mailbox: Mailbox,
+    folder: Folder | None = None,
     label: str = "",
     query: str = "",
     cursor: Cursor | None = None,
     page_size: int = MESSAGE_PAGE_SIZE,
 ) -> MessagePage:
-    """One page of messages, newest first, by keyset: no page ever counts the table.
+    """One page of conversations, newest first, by keyset: one row per thread (its
+    newest matching message) with the number of messages in the thread.
 
-    Reads one row more than the page to know whether an older page exists.
+    Reads one row more than the page to know whether an older page exists, and
+    counts the matching threads up to COUNT_MAX + 1, in the same query.
     """
-    messages = Message.objects.filter(mailbox=mailbox).defer(
-        "body_text", "to", "cc", "bcc", "references"
+    matching = messages_filtered(
+        messages=Message.objects.filter(mailbox=mailbox), folder=folder, label=label, query=query
     )
-    if label:
-        messages = messages_with_label(messages=messages, label=label)
-    if query:
-        messages = messages_matching(messages=messages, query=query)
+    newer = matching.filter(thread_id=OuterRef("thread_id")).filter(
+        Q(internal_date__gt=OuterRef("internal_date"))
+        | Q(internal_date=OuterRef("internal_date"), id__gt=OuterRef("id"))
+    )
+    threads = matching.filter(~Exists(newer))
+    in_thread = (
+        Message.objects.filter(mailbox_id=OuterRef("mailbox_id"), thread_id=OuterRef("thread_id"))
+        .values("thread_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    # Uncorrelated, so computed once for the page's query: no query of its own.
+    total = Func(
+        Subquery(threads.order_by().values("id")[: COUNT_MAX + 1]),
+        template="(SELECT COUNT(*) FROM %(expressions)s AS counted)",
+        output_field=IntegerField(),
+    )
+    rows = threads.defer("body_text", "to", "cc", "bcc", "references").annotate(
+        thread_count=Subquery(in_thread), total=total
+    )
     if cursor is not None:
-        messages = messages.filter(
+        rows = rows.filter(
             Q(internal_date__lt=cursor.internal_date)
             | Q(internal_date=cursor.internal_date, id__lt=cursor.message_id)
         )
-    rows = list(messages.order_by("-internal_date", "-id")[: page_size + 1])
+    found = list(rows.order_by("-internal_date", "-id")[: page_size + 1])
     next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        last = rows[-1]
+    if len(found) > page_size:
+        found = found[:page_size]
+        last = found[-1]
         next_cursor = Cursor(internal_date=last.internal_date, message_id=last.pk)
-    return MessagePage(messages=rows, next_cursor=next_cursor)
+    total_found = found[0].total if found else 0
+    return MessagePage(messages=found, next_cursor=next_cursor, total=total_found)
 
 
-def messages_with_label(*, messages: QuerySet[Message], label: str) -> QuerySet[Message]:
-    if connection.vendor == "postgresql":
-        # jsonb containment, served by the GIN index of migration 0002.
-        return messages.filter(label_ids__contains=[label])
-    # SQLite has no JSON containment lookup; look through the array itself.
-    table = connection.ops.quote_name(Message._meta.db_table)
-    has_label = RawSQL(
-        f"EXISTS (SELECT 1 FROM json_each({table}.label_ids) WHERE json_each.value = %s)",
-        (label,),
-        output_field=BooleanField(),
+def messages_for_export(
+    *, mailbox: Mailbox, folder: Folder | None = None, label: str = "", query: str = ""
+) -> Iterator[Message]:
+    """Every matching message that has a stored original, oldest first, read a chunk
+    of rows at a time (never all at once)."""
+    matching = messages_filtered(
+        messages=Message.objects.filter(mailbox=mailbox, original__isnull=False),
+        folder=folder,
+        label=label,
+        query=query,
     )
-    return messages.alias(has_label=has_label).filter(has_label=True)
-
-
-def message_search_vector() -> SearchVector:
-    """The expression the full-text GIN index of migration 0002 is built on.
-
-    A query uses that index only if it compares exactly this expression.
-    """
-    return SearchVector(
-        "subject", "sender", Left("body_text", SEARCH_BODY_CHARS), config=SEARCH_CONFIG
+    return (
+        matching.only("id", "gmail_id", "internal_date", "original_id")
+        .order_by("internal_date", "id")
+        .iterator(chunk_size=EXPORT_CHUNK)
     )
-
-
-def messages_matching(*, messages: QuerySet[Message], query: str) -> QuerySet[Message]:
-    if connection.vendor == "postgresql":
-        search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        return messages.alias(search=message_search_vector()).filter(search=search)
-    # Every word, anywhere in subject, sender or body, as the full-text search does.
-    for word in query.split()[:SEARCH_WORDS_MAX]:
-        messages = messages.filter(
-            Q(subject__icontains=word) | Q(sender__icontains=word) | Q(body_text__icontains=word)
-        )
-    return messages

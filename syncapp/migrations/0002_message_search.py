@@ -2,7 +2,7 @@
 
 Built only on PostgreSQL (SQLite searches with a plain LIKE), and kept out of the
 model's Meta so that they never depend on the database in use. The search
-expression must stay identical to syncapp.selectors.message_search_vector(),
+expression must stay identical to syncapp.mailfilters.message_search_vector(),
 or queries stop using the index: tests/web/test_mail.py checks the plan.
 """
 

@@ -150,3 +150,27 @@ class ChangeDelivery:
         elif not live:
             problem = "its push notifications lapsed"
         return cls(live=live, last_change_at=watch.last_change_at, problem=problem)
+
+
+# Gmail's system labels by the names its own pages give them; user labels keep theirs.
+SYSTEM_LABEL_NAMES = {
+    "INBOX": "Inbox",
+    "SENT": "Sent",
+    "DRAFT": "Drafts",
+    "SPAM": "Spam",
+    "TRASH": "Trash",
+    "UNREAD": "Unread",
+    "STARRED": "Starred",
+    "IMPORTANT": "Important",
+    "CHAT": "Chat",
+    "CATEGORY_PERSONAL": "Personal",
+    "CATEGORY_SOCIAL": "Social",
+    "CATEGORY_PROMOTIONS": "Promotions",
+    "CATEGORY_UPDATES": "Updates",
+    "CATEGORY_FORUMS": "Forums",
+}
+
+
+def label_name(label_id: str, names: dict[str, str]) -> str:
+    """What a person calls the label: `names` is the mailbox's id -> name."""
+    return SYSTEM_LABEL_NAMES.get(label_id) or names.get(label_id) or label_id

@@ -13,7 +13,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from syncapp.gmail.parse import CONTENT_FIELDS, parse_original
 from syncapp.models import Label, Mailbox, Message, SyncRun
+from syncapp.originals import blobs_register, original_put
 
 
 @pytest.fixture
@@ -70,6 +72,28 @@ def make_messages():
                 **fields,
             )
             for index in range(count)
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_original_message():
+    """A message stored as a sync stores it: its original kept, its fields parsed from it."""
+
+    def make(mailbox: Mailbox, raw: bytes, **fields: Any) -> Message:
+        stored = original_put(raw)
+        blobs_register(originals=[stored])
+        content = parse_original(raw)
+        values = {name: getattr(content, name) for name in CONTENT_FIELDS}
+        defaults: dict[str, Any] = {
+            "gmail_id": stored.sha256[:16],
+            "thread_id": stored.sha256[:16],
+            "internal_date": content.date or datetime(2025, 5, 1, 12, 0, tzinfo=UTC),
+            "label_ids": ["INBOX"],
+        }
+        return Message.objects.create(
+            mailbox=mailbox, original_id=stored.sha256, **(values | defaults | fields)
         )
 
     return make

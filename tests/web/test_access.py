@@ -22,7 +22,13 @@ OPEN_PREFIXES = (
     "admin/",
     "gmail/push/",
 )
-SAMPLE_ARGUMENTS = {"mailbox_id": 1, "run_id": 1, "message_id": 1}
+SAMPLE_ARGUMENTS = {
+    "<int:mailbox_id>": "1",
+    "<int:run_id>": "1",
+    "<int:message_id>": "1",
+    "<int:index>": "0",
+    "<path:content_id>": "logo@example.com",
+}
 
 
 def our_routes():
@@ -37,7 +43,7 @@ def our_routes():
 
     for route in walk(get_resolver().url_patterns):
         for name, value in SAMPLE_ARGUMENTS.items():
-            route = route.replace(f"<int:{name}>", str(value))
+            route = route.replace(name, value)
         if not route.startswith(OPEN_PREFIXES):
             yield "/" + route
 
