@@ -1,10 +1,10 @@
 """Every message's original is kept byte for byte, stored once, and deleted with its last user."""
 
-import gzip
 import hashlib
 from dataclasses import replace
 
 import pytest
+import zstandard
 from django.core.management import call_command
 from django.db import transaction
 
@@ -44,7 +44,7 @@ def test_it_keeps_every_original_of_the_mailbox_byte_for_byte_hostile_ones_inclu
         assert original_bytes(message=message) == raw, gmail_id
         assert message.original_id == hashlib.sha256(raw).hexdigest()
         on_disk = (mail_storage / blob_name(message.original_id)).read_bytes()
-        assert gzip.decompress(on_disk) == raw
+        assert zstandard.ZstdDecompressor().decompress(on_disk) == raw
         assert len(on_disk) == message.original.stored_size
 
 
@@ -81,7 +81,7 @@ def test_identical_originals_are_stored_once(alice_mailbox, bob_mailbox, mail_st
 
     (blob,) = Blob.objects.all()
     assert Message.objects.filter(original=blob).count() == 2
-    assert [p.name for p in mail_storage.rglob("*.gz")] == [f"{blob.sha256}.eml.gz"]
+    assert [p.name for p in mail_storage.rglob("*.zst")] == [f"{blob.sha256}.eml.zst"]
 
 
 def test_deleting_a_mailbox_removes_the_originals_only_it_used(
@@ -96,7 +96,7 @@ def test_deleting_a_mailbox_removes_the_originals_only_it_used(
 
     assert not Mailbox.objects.filter(pk=alice_mailbox.pk).exists()
     assert list(Blob.objects.values_list("sha256", flat=True)) == [shared]
-    assert [p.name for p in mail_storage.rglob("*.gz")] == [f"{shared}.eml.gz"]
+    assert [p.name for p in mail_storage.rglob("*.zst")] == [f"{shared}.eml.zst"]
     assert original_bytes(message=Message.objects.get(gmail_id="b1")) == RAW
 
 
@@ -126,7 +126,7 @@ def test_deleting_a_mailbox_in_chunks_keeps_working(alice_mailbox, monkeypatch, 
 
     assert not Message.objects.exists()
     assert not Blob.objects.exists()
-    assert list(mail_storage.rglob("*.gz")) == []
+    assert list(mail_storage.rglob("*.zst")) == []
 
 
 def test_messages_deleted_in_gmail_take_their_originals_with_them(
@@ -147,7 +147,7 @@ def test_messages_deleted_in_gmail_take_their_originals_with_them(
     still_used = Message.objects.filter(original_id__in=gone_blobs).exists()
     assert still_used or not Blob.objects.filter(sha256__in=gone_blobs).exists()
     assert Blob.objects.count() == Message.objects.values("original").distinct().count()
-    assert len(list(mail_storage.rglob("*.gz"))) == Blob.objects.count()
+    assert len(list(mail_storage.rglob("*.zst"))) == Blob.objects.count()
 
 
 def test_the_daily_prune_removes_originals_left_by_a_cascade(alice, alice_mailbox, mail_storage):
@@ -158,7 +158,7 @@ def test_the_daily_prune_removes_originals_left_by_a_cascade(alice, alice_mailbo
     assert Blob.objects.count() == 1
     assert blobs_prune() == 1
     assert not Blob.objects.exists()
-    assert list(mail_storage.rglob("*.gz")) == []
+    assert list(mail_storage.rglob("*.zst")) == []
 
 
 def test_reparse_fills_the_fields_again_from_the_originals_without_fetching(

@@ -74,8 +74,8 @@ def message_list(request: HtmxHttpRequest, mailbox_id: int) -> HttpResponse:
         f"{template}#messages" if request.htmx else template,
         {
             "mailbox": mailbox,
-            # Only the newest page, unfiltered, follows pushed changes.
-            "live": cursor is None and not filters and mailbox_is_pushed(mailbox=mailbox),
+            # Only a newest page, not a search's, follows pushed changes.
+            "live": cursor is None and not choice.query and mailbox_is_pushed(mailbox=mailbox),
             "page": page,
             "first": start,
             "last": start + len(page.messages) - 1,
