@@ -113,7 +113,9 @@ def blobs_register(*, originals: Iterable[StoredOriginal]) -> None:
 
 
 @contextmanager
-def original_open(*, message: Message) -> Iterator[io.BufferedReader]:
+def original_open(
+    *, message: Message
+) -> Iterator[io.BufferedReader[zstandard.ZstdDecompressionReader]]:
     """The message's original as a stream of its bytes (decompressed as it is read)."""
     if message.original_id is None:
         raise OriginalMissing(f"message {message.gmail_id} has no stored original")
