@@ -176,5 +176,5 @@ def test_exporting_twenty_thousand_messages_takes_no_more_memory_than_two_thousa
 
     assert written > 20_000 * len(QUOTED) // 10
     assert peak < 8 * 1024 * 1024, peak
-    # Flat: ten times the messages, not even a quarter more memory.
-    assert peak < peak_of_a_tenth * 1.25, (peak, peak_of_a_tenth)
+    # Flat: 18,000 more messages, not even 30 bytes more for each.
+    assert peak - peak_of_a_tenth < 512 * 1024, (peak, peak_of_a_tenth)
