@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message as EmailMessage
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import Storage, storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -27,6 +28,9 @@ from syncapp.models import Blob, Message
 
 # Blobs deleted per transaction.
 CHUNK = 500
+# An original is compressed this many bytes at a time, in memory up to SPOOLED_MAX.
+COMPRESS_CHUNK = 1 << 20
+SPOOLED_MAX = 1 << 20
 
 
 class OriginalMissing(Exception):
@@ -64,11 +68,21 @@ def original_put(raw: bytes) -> StoredOriginal:
     storage, name = mail_storage(), blob_name(sha256)
     if storage.exists(name):
         return StoredOriginal(sha256, len(raw), storage.size(name))
-    # mtime=0: the same original always compresses to the same bytes. Level 1: on the
-    # emulator's realistic mail 30% faster than 6, for 4% more bytes.
-    compressed = gzip.compress(raw, compresslevel=1, mtime=0)
-    storage.save(name, ContentFile(compressed))
-    return StoredOriginal(sha256, len(raw), len(compressed))
+    # Compressed a chunk at a time into a file that spills to disk, so that a large
+    # original is not held a second time, compressed, in memory.
+    with tempfile.SpooledTemporaryFile(max_size=SPOOLED_MAX) as compressed:
+        # mtime=0: the same original always compresses to the same bytes. Level 1: on
+        # the emulator's realistic mail 30% faster than 6, for 4% more bytes.
+        with gzip.GzipFile(
+            filename="", mode="wb", fileobj=compressed, compresslevel=1, mtime=0
+        ) as writer:
+            view = memoryview(raw)
+            for start in range(0, len(raw), COMPRESS_CHUNK):
+                writer.write(view[start : start + COMPRESS_CHUNK])
+        stored_size = compressed.tell()
+        compressed.seek(0)
+        storage.save(name, File(compressed))
+    return StoredOriginal(sha256, len(raw), stored_size)
 
 
 def blobs_register(*, originals: Iterable[StoredOriginal]) -> None:

@@ -4,11 +4,17 @@ Each message is fetched with format=raw (its RFC 822 source); its original is
 written to the mail storage as it arrives, and parsed locally. A listed message
 that a batch did not bring back is fetched again on its own: only its own 404
 proves it gone, and then it counts as vanished during the sync.
+
+Memory is bounded by design: a message Gmail lists as large (GMAIL_LARGE_MESSAGE_BYTES)
+is never put in a batch, whose answer is held whole, several times over, while it is
+read; it is fetched on its own, one large message at a time in the process. So a sync
+holds at most GMAIL_CONCURRENT_BATCHES batches of small messages and one large one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -25,6 +31,9 @@ from syncapp.sync.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
+# A worker's slices are threads of one process: one large message at a time in it.
+_ONE_LARGE_AT_A_TIME = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class Kept:
@@ -40,6 +49,9 @@ def keep_original(resource: dict) -> Kept:
     """Parse a format=raw resource and store its original (in a fetching thread, as
     each arrives, so that a batch holds parsed fields rather than sources)."""
     raw = raw_of(resource)
+    if isinstance(resource, dict):
+        # Its text (a third larger than its bytes) is not needed any more: let it go now.
+        resource.pop("raw", None)
     try:
         parsed = parse_message(resource, raw=raw)
     except UnparsableMessage as exc:
@@ -53,14 +65,29 @@ def keep_original(resource: dict) -> Kept:
 def fetch_messages(
     recorder: Recorder, client: GmailClient, gmail_ids: list[str], *, mark: str
 ) -> None:
-    """Fetch and store these messages' originals, with a full sync's `mark`.
+    """Fetch and store these messages' originals, with a full sync's `mark`: the
+    small ones in batches, then the large ones each on its own."""
+    gmail_ids = list(dict.fromkeys(gmail_ids))
+    if not gmail_ids:
+        return
+    large = client.large_message_ids()
+    with BatchWriter(recorder, mark=mark) as writer:
+        _fetch_in_batches(recorder, client, [i for i in gmail_ids if i not in large], writer)
+        for gmail_id in (i for i in gmail_ids if i in large):
+            recorder.stage = "fetching large messages"
+            with _ONE_LARGE_AT_A_TIME:
+                kept = fetch_one(recorder, client, gmail_id)
+            writer.submit([kept] if kept else [], processed=1)
 
-    Several batches (GMAIL_RAW_BATCH_SIZE messages each) are in flight while the
+
+def _fetch_in_batches(
+    recorder: Recorder, client: GmailClient, gmail_ids: list[str], writer: BatchWriter
+) -> None:
+    """Several batches (GMAIL_RAW_BATCH_SIZE messages each) are in flight while the
     previous one is stored; batches are handed to the writer in order, so at most
     GMAIL_CONCURRENT_BATCHES fetched batches and one being stored are held.
     """
     batch_size = settings.GMAIL_RAW_BATCH_SIZE
-    gmail_ids = list(dict.fromkeys(gmail_ids))
     pending = iter(gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size))
     fetchers = ThreadPoolExecutor(
         max_workers=settings.GMAIL_CONCURRENT_BATCHES, thread_name_prefix="gmail-fetch"
@@ -75,17 +102,16 @@ def fetch_messages(
 
     finished = False
     try:
-        with BatchWriter(recorder, mark=mark) as writer:
-            for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
-                fetch_next()
-            while in_flight:
-                ids, fetching = in_flight.popleft()
-                recorder.stage = "fetching messages"
-                fetched = fetching.result()
-                fetch_next()
-                kept = list(fetched.found.values())
-                kept += fetch_alone(recorder, client, [i for i in ids if i not in fetched.found])
-                writer.submit(kept, processed=len(ids))
+        for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
+            fetch_next()
+        while in_flight:
+            ids, fetching = in_flight.popleft()
+            recorder.stage = "fetching messages"
+            fetched = fetching.result()
+            fetch_next()
+            kept = list(fetched.found.values())
+            kept += fetch_alone(recorder, client, [i for i in ids if i not in fetched.found])
+            writer.submit(kept, processed=len(ids))
         finished = True
     finally:
         # On an error, do not wait for a fetch that may be sleeping in a backoff.
@@ -101,15 +127,17 @@ def fetch_alone(recorder: Recorder, client: GmailClient, gmail_ids: list[str]) -
     if not gmail_ids:
         return []
     recorder.stage = "fetching messages a batch did not bring back"
-    kept = []
-    for gmail_id in gmail_ids:
-        resource = client.get_message(gmail_id, format="raw")
-        if resource is None:
-            recorder.figures.vanished += 1
-            logger.info("run %s: message %s vanished during the sync", recorder.run_id, gmail_id)
-        else:
-            kept.append(keep_original(resource))
-    return kept
+    return [kept for i in gmail_ids if (kept := fetch_one(recorder, client, i)) is not None]
+
+
+def fetch_one(recorder: Recorder, client: GmailClient, gmail_id: str) -> Kept | None:
+    """Fetch one message on its own; None when it answers 404 (it vanished)."""
+    resource = client.get_message(gmail_id, format="raw")
+    if resource is None:
+        recorder.figures.vanished += 1
+        logger.info("run %s: message %s vanished during the sync", recorder.run_id, gmail_id)
+        return None
+    return keep_original(resource)
 
 
 class BatchWriter:
