@@ -164,8 +164,9 @@ class GmailClient:
         """The ids of the messages larger than `large_message_bytes` (Gmail's `larger:`
         search), listed once by this client: a page of 500 for 5 units.
 
-        Messages never change, and a client lives for one slice, which fetches only
-        messages listed before it asks: so every message it fetches is known large or not.
+        Messages never change, and a client lives for one slice. What arrives after the
+        listing is not known large: a full sync's later pages are older mail (listings
+        are newest first), and an incremental sync asks after reading its history.
         """
         if self._large_ids is None:
             query = f"larger:{self._large_message_bytes}"
