@@ -18,6 +18,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "poll_vs_trivial_ratio": (">=", 0.5),
     "poll_queries": ("<=", 3),
     "memory_growth_ratio": ("<=", 1.2),
+    # Issue 12: twenty 25 MB messages among 2,000 copied by one process.
+    "large_message_peak_rss_mib": ("<=", 600),
     "progress_writes_per_second": ("<=", 1.0),
     "start_latency_median_s": ("<=", 0.5),
     "fleet_quota_efficiency": (">=", 0.85),

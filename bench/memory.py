@@ -33,11 +33,11 @@ def peak_rss_of_resync(*, messages: int, log_dir: Path) -> tuple[int, str]:
             env = child_env(
                 GMAIL_API_ENDPOINT=emulator.url, GOOGLE_TOKEN_URI=emulator.url + "token"
             )
-            code, _, output = _syncmail(mailbox, env=env, name="copy", log_dir=log_dir)
+            code, _, output = syncmail(mailbox, env=env, name="copy", log_dir=log_dir)
             if code != 0:
                 return 0, f"copying {messages} exited {code}: {output[-300:]}"
             emulator.clear_request_log()
-            code, peak_kib, output = _syncmail(mailbox, env=env, name="resync", log_dir=log_dir)
+            code, peak_kib, output = syncmail(mailbox, env=env, name="resync", log_dir=log_dir)
             calls = emulator.request_log().by_method
             stored = stored_count(mailbox)
         finally:
@@ -52,7 +52,7 @@ def peak_rss_of_resync(*, messages: int, log_dir: Path) -> tuple[int, str]:
     return peak_kib, problem
 
 
-def _syncmail(
+def syncmail(
     mailbox: Mailbox, *, env: dict[str, str], name: str, log_dir: Path
 ) -> tuple[int, int, str]:
     """(exit code, peak RSS in KiB, output) of `syncmail --full` of the mailbox's user."""

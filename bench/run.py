@@ -53,6 +53,8 @@ class Sizes:
     poll_clients: int
     memory_small: int
     memory_large: int
+    large_messages: int  # ordinary ones, beside `large_files` messages of 25 MB
+    large_files: int
     progress_messages: int
     progress_latency_ms: float
     start_runs: int
@@ -76,6 +78,8 @@ FULL = Sizes(
     poll_clients=32,
     memory_small=20_000,
     memory_large=200_000,
+    large_messages=2000,
+    large_files=20,
     progress_messages=6000,
     progress_latency_ms=200,
     start_runs=20,
@@ -97,6 +101,8 @@ QUICK = Sizes(
     poll_clients=32,
     memory_small=500,
     memory_large=5000,
+    large_messages=2000,
+    large_files=20,
     progress_messages=6000,
     progress_latency_ms=200,
     start_runs=10,
@@ -119,6 +125,7 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
     from bench import (
         fleet,
         incremental,
+        large,
         latency,
         limits,
         memory,
@@ -185,6 +192,13 @@ def benchmarks(sizes: Sizes, *, database_url: str, postgres_url: str, log_dir: P
             ),
         ),
         Benchmark(
+            "large",
+            ["large_message_peak_rss_mib"],
+            lambda: large.large_message_peak_rss(
+                messages=sizes.large_messages, large=sizes.large_files, log_dir=log_dir
+            ),
+        ),
+        Benchmark(
             "progress",
             ["progress_writes_per_second"],
             lambda: progress.progress_writes(
@@ -231,6 +245,7 @@ NAMES = [
     "poll",
     "poll_queries",
     "memory",
+    "large",
     "progress",
     "latency",
     "fleet",

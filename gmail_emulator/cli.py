@@ -9,6 +9,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from .large import LARGE_FILE_BYTES
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .push import DEFAULT_PUSH_EMAIL, PushOptions
 from .quota import DEFAULT_MAX_CONCURRENT_PER_USER
@@ -27,6 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=sorted(PROFILES),
         default=DEFAULT_PROFILE,
         help="the generated mailbox's shape: realistic mail, or tiny messages for unit tests",
+    )
+    parser.add_argument(
+        "--large-messages",
+        type=int,
+        default=0,
+        help="of the messages, this many (chosen from the seed) carry one file of "
+        "--large-message-bytes",
+    )
+    parser.add_argument(
+        "--large-message-bytes",
+        type=int,
+        default=LARGE_FILE_BYTES,
+        help="the size of each large message's file (default: Gmail's sending limit, 25 MB)",
     )
     parser.add_argument(
         "--quota-units-per-minute",
@@ -123,6 +137,8 @@ class Options:
     seed: int
     email: str
     profile: str
+    large_messages: int
+    large_message_bytes: int
     quota_units_per_minute: float | None
     project_quota_units_per_minute: float | None
     mailboxes: int
@@ -165,6 +181,8 @@ def emulator_from(options: Mapping[str, Any]) -> GmailEmulator:
         seed=parsed.seed,
         email=parsed.email,
         profile=parsed.profile,
+        large_messages=parsed.large_messages,
+        large_message_bytes=parsed.large_message_bytes,
         quota_units_per_minute=parsed.quota_units_per_minute,
         project_quota_units_per_minute=parsed.project_quota_units_per_minute,
         mailboxes=parsed.mailboxes,

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from .content import Source, content
 from .generate import MailGenerator, MessageRecord
 from .labels import ALL_LABELS, SPAM_TRASH
+from .large import LARGE_FILE_BYTES, with_large_files
 from .profiles import DEFAULT_PROFILE, profile_named
 from .search import Filter
 
@@ -73,6 +74,8 @@ class EmulatedMailbox:
         clock: Clock = time.time,
         history_window_seconds: float = DEFAULT_HISTORY_WINDOW,
         listener: Listener | None = None,
+        large_messages: int = 0,
+        large_message_bytes: int = LARGE_FILE_BYTES,
     ) -> None:
         self.email = email
         self._listener = listener
@@ -83,15 +86,18 @@ class EmulatedMailbox:
         self._generator = MailGenerator(seed, email, profile_named(profile))
         self._history_rng = random.Random(f"history:{seed}")
         generated = self._generator.initial(messages)
+        records = with_large_files(
+            generated.records, count=large_messages, size=large_message_bytes, seed=seed
+        )
         self._hostile_ids = generated.hostile_ids
         self._messages: dict[str, MessageRecord] = {}
         self._ids: list[str] = []  # ascending; fixed-width hex, so string order is id order
         self._threads: dict[str, list[str]] = {}  # oldest message first
-        for record in generated.records:
+        for record in records:
             self._messages[record.id] = record
             self._threads.setdefault(record.thread_id, []).append(record.id)
         self._ids = sorted(self._messages)
-        self._newest_ms = max((r.internal_ms for r in generated.records), default=0)
+        self._newest_ms = max((r.internal_ms for r in records), default=0)
         self._history_id = generated.history_id
         self._history: list[HistoryRecord] = []
         self._history_ids: list[int] = []

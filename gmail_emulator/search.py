@@ -1,7 +1,8 @@
 """Which messages a listing shows: `labelIds`, `includeSpamTrash` and the `q` search together.
 
-`q` supports Gmail's operators on what the emulator knows of each message (its labels
-and its date): `in:`, `is:`, `label:`, `category:`, `after:`, `before:`, each of them
+`q` supports Gmail's operators on what the emulator knows of each message (its labels,
+its date and its size): `in:`, `is:`, `label:`, `category:`, `after:`, `before:`,
+`larger:`, `smaller:` (bytes, or with a K or M suffix: 1,000 and 1,000,000), each of them
 negated with `-`, all of them ANDed. Anything else (free text, `from:`, `OR`, quotes,
 parentheses...) is refused with a 400 rather than ignored: a sync tested here must not
 rely on a search the emulator only pretends to run.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .content import content
 from .generate import MessageRecord
 from .labels import SPAM_TRASH, SYSTEM_LABELS, USER_LABELS
 
@@ -32,7 +34,8 @@ _CATEGORIES = {
     "updates": "CATEGORY_UPDATES",
     "forums": "CATEGORY_FORUMS",
 }
-SUPPORTED = "in:, is:, label:, category:, after:, before: and - (negation)"
+_SIZE_UNITS = {"": 1, "K": 1000, "M": 1_000_000}
+SUPPORTED = "in:, is:, label:, category:, after:, before:, larger:, smaller: and - (negation)"
 
 Predicate = Callable[[MessageRecord], bool]
 
@@ -116,7 +119,20 @@ def _term(operator: str, value: str, token: str) -> tuple[Predicate, bool]:
         if operator == "after":
             return (lambda record: record.internal_ms >= moment), False
         return (lambda record: record.internal_ms < moment), False
+    if operator in ("larger", "smaller"):
+        size = _size(value, token)
+        if operator == "larger":
+            return (lambda record: content(record.source).size > size), False
+        return (lambda record: content(record.source).size < size), False
     raise UnsupportedQuery(_unsupported(token))
+
+
+def _size(value: str, token: str) -> int:
+    """The bytes of `larger:`/`smaller:`: a number, or one with a K or M suffix."""
+    number, unit = (value[:-1], value[-1].upper()) if value[-1:].isalpha() else (value, "")
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise UnsupportedQuery(f"Invalid size in search query: {token}")
+    return int(number) * _SIZE_UNITS[unit]
 
 
 def _label_id(value: str) -> str | None:

@@ -16,6 +16,7 @@ from .api import GmailApi
 from .faults import Faults
 from .fleet import fleet_address, fleet_refresh_token, fleet_seed
 from .frontend import Call, Frontend
+from .large import LARGE_FILE_BYTES
 from .mailbox import DEFAULT_HISTORY_WINDOW, Clock, EmulatedMailbox
 from .mailboxes import Mailboxes
 from .oauth import OAuthEndpoints, TokenStore
@@ -66,6 +67,8 @@ class GmailEmulator:
         service_ms: float = DEFAULT_SERVICE_MS,
         service_jitter: float = DEFAULT_SERVICE_JITTER,
         batch_parallelism: int = DEFAULT_BATCH_PARALLELISM,
+        large_messages: int = 0,
+        large_message_bytes: int = LARGE_FILE_BYTES,
         push: PushOptions | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -82,9 +85,15 @@ class GmailEmulator:
         self._sleep = sleep
         self._history_window = history_window_seconds
         self._publisher = Publisher(push or PushOptions(), seed=seed, clock=clock)
-        self._mailboxes = Mailboxes(
-            self._new_mailbox(email, messages=messages, seed=seed), self._new_mailbox
+        # Only the default mailbox is given large messages: the fleet's stay as generated.
+        default = self._new_mailbox(
+            email,
+            messages=messages,
+            seed=seed,
+            large_messages=large_messages,
+            large_message_bytes=large_message_bytes,
         )
+        self._mailboxes = Mailboxes(default, self._new_mailbox)
         self._tokens = TokenStore(email)
         self._add_fleet(mailboxes, messages=messages, seed=seed)
         self._quota = Quota(quota_units_per_minute, project_quota_units_per_minute)
@@ -253,7 +262,15 @@ class GmailEmulator:
 
     # -- serving -------------------------------------------------------------------
 
-    def _new_mailbox(self, email: str, *, messages: int, seed: int) -> EmulatedMailbox:
+    def _new_mailbox(
+        self,
+        email: str,
+        *,
+        messages: int,
+        seed: int,
+        large_messages: int = 0,
+        large_message_bytes: int = LARGE_FILE_BYTES,
+    ) -> EmulatedMailbox:
         return EmulatedMailbox(
             email,
             messages=messages,
@@ -262,6 +279,8 @@ class GmailEmulator:
             clock=self._clock,
             history_window_seconds=self._history_window,
             listener=self._publisher.changed,
+            large_messages=large_messages,
+            large_message_bytes=large_message_bytes,
         )
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:

@@ -206,6 +206,11 @@ if GMAIL_BATCH_SIZE > 50:
 GMAIL_RAW_BATCH_SIZE = envint("GMAIL_RAW_BATCH_SIZE", min(20, GMAIL_BATCH_SIZE), minimum=1)
 if GMAIL_RAW_BATCH_SIZE > GMAIL_BATCH_SIZE:
     raise EnvError("GMAIL_RAW_BATCH_SIZE must be at most GMAIL_BATCH_SIZE")
+# Messages larger than this (Gmail's `larger:` search lists them, once per slice) are
+# fetched on their own, one at a time in a process, never in a batch: a batch answer is
+# held whole, several times over, while it is read. With GMAIL_RAW_BATCH_SIZE and
+# GMAIL_CONCURRENT_BATCHES it bounds the mail a sync holds at once.
+GMAIL_LARGE_MESSAGE_BYTES = envint("GMAIL_LARGE_MESSAGE_BYTES", 1_000_000, minimum=1)
 # Threads fetching batches at once per mailbox. Gmail limits the calls in flight per
 # user, counting each inner call of a batch: the client shares its calls in flight
 # between these threads and adapts them to that limit (syncapp/gmail/inflight.py),

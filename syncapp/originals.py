@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from email.message import Message as EmailMessage
 
 import zstandard
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import Storage, storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -34,6 +35,9 @@ CHUNK = 500
 ZSTD_LEVEL = 3
 # A compressor serves one thread at a time: each fetching thread keeps its own.
 _compressors = threading.local()
+# An original is compressed this many bytes at a time, in memory up to SPOOLED_MAX.
+COMPRESS_CHUNK = 1 << 20
+SPOOLED_MAX = 1 << 20
 
 
 class OriginalMissing(Exception):
@@ -71,9 +75,18 @@ def original_put(raw: bytes) -> StoredOriginal:
     storage, name = mail_storage(), blob_name(sha256)
     if storage.exists(name):
         return StoredOriginal(sha256, len(raw), storage.size(name))
-    compressed = _compressor().compress(raw)
-    storage.save(name, ContentFile(compressed))
-    return StoredOriginal(sha256, len(raw), len(compressed))
+    # Compressed a chunk at a time into a file that spills to disk, so that a large
+    # original is not held a second time, compressed, in memory. The frame names the
+    # original's size, so that it can also be decompressed in one call.
+    with tempfile.SpooledTemporaryFile(max_size=SPOOLED_MAX) as compressed:
+        with _compressor().stream_writer(compressed, size=len(raw), closefd=False) as writer:
+            view = memoryview(raw)
+            for start in range(0, len(raw), COMPRESS_CHUNK):
+                writer.write(view[start : start + COMPRESS_CHUNK])
+        stored_size = compressed.tell()
+        compressed.seek(0)
+        storage.save(name, File(compressed))
+    return StoredOriginal(sha256, len(raw), stored_size)
 
 
 def _compressor() -> zstandard.ZstdCompressor:

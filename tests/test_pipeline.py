@@ -51,6 +51,9 @@ class FakeClient:
             raise GmailUnavailable("503 backendError")
         return FetchResult(found={i: Kept(None, None, "not stored") for i in ids})
 
+    def large_message_ids(self):
+        return frozenset()
+
 
 @pytest.fixture(autouse=True)
 def one_message_a_batch(settings):

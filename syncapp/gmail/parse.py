@@ -21,6 +21,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from django.db.models import Field
 
+from syncapp.gmail.payloads import without_payloads
 from syncapp.gmail.text import (
     BODY_TEXT_MAX,
     b64decode,
@@ -195,6 +196,7 @@ def parse_email(raw: bytes) -> EmailMessage:
 def parse_original(raw: bytes) -> ParsedContent:
     """The fields of an original; never raises, `problems` says what could not be read."""
     problems: list[str] = []
+    raw = without_payloads(raw)
     try:
         email = _FIELDS_PARSER.parsebytes(raw)
         headers_only = False

@@ -4,14 +4,23 @@ Each message is fetched with format=raw (its RFC 822 source); its original is
 written to the mail storage as it arrives, and parsed locally. A listed message
 that a batch did not bring back is fetched again on its own: only its own 404
 proves it gone, and then it counts as vanished during the sync.
+
+Memory is bounded by design: a message Gmail lists as large (GMAIL_LARGE_MESSAGE_BYTES)
+is never put in a batch, whose answer is held whole, several times over, while it is
+read; it is fetched on its own, one large message at a time in the process. So a sync
+holds at most GMAIL_CONCURRENT_BATCHES fetches, one of them a large message, the others
+batches of small ones.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 from types import TracebackType
 
 from django.conf import settings
@@ -24,6 +33,9 @@ from syncapp.originals import StoredOriginal
 from syncapp.sync.recorder import Recorder
 
 logger = logging.getLogger(__name__)
+
+# A worker's slices are threads of one process: one large message at a time in it.
+_ONE_LARGE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,9 @@ def keep_original(resource: dict) -> Kept:
     """Parse a format=raw resource and store its original (in a fetching thread, as
     each arrives, so that a batch holds parsed fields rather than sources)."""
     raw = raw_of(resource)
+    if isinstance(resource, dict):
+        # Its text (a third larger than its bytes) is not needed any more: let it go now.
+        resource.pop("raw", None)
     try:
         parsed = parse_message(resource, raw=raw)
     except UnparsableMessage as exc:
@@ -55,23 +70,27 @@ def fetch_messages(
 ) -> None:
     """Fetch and store these messages' originals, with a full sync's `mark`.
 
-    Several batches (GMAIL_RAW_BATCH_SIZE messages each) are in flight while the
-    previous one is stored; batches are handed to the writer in order, so at most
-    GMAIL_CONCURRENT_BATCHES fetched batches and one being stored are held.
+    Several fetches are in flight while the previous one is stored: batches of
+    GMAIL_RAW_BATCH_SIZE small messages, and between them the large ones, each on
+    its own. Fetches are handed to the writer in order, so at most
+    GMAIL_CONCURRENT_BATCHES fetched ones and one being stored are held.
     """
-    batch_size = settings.GMAIL_RAW_BATCH_SIZE
     gmail_ids = list(dict.fromkeys(gmail_ids))
-    pending = iter(gmail_ids[i : i + batch_size] for i in range(0, len(gmail_ids), batch_size))
+    if not gmail_ids:
+        return
+    pending = iter(_fetches(gmail_ids, large=client.large_message_ids()))
     fetchers = ThreadPoolExecutor(
         max_workers=settings.GMAIL_CONCURRENT_BATCHES, thread_name_prefix="gmail-fetch"
     )
-    in_flight: deque[tuple[list[str], Future[FetchResult]]] = deque()
+    in_flight: deque[tuple[list[str], bool, Future[FetchResult]]] = deque()
 
     def fetch_next() -> None:
-        ids = next(pending, None)
-        if ids is not None:
+        ids, alone = next(pending, ([], False))
+        if alone:
+            in_flight.append((ids, alone, fetchers.submit(_fetch_large, client, ids[0])))
+        elif ids:
             fetching = fetchers.submit(client.get_messages, ids, format="raw", keep=keep_original)
-            in_flight.append((ids, fetching))
+            in_flight.append((ids, alone, fetching))
 
     finished = False
     try:
@@ -79,17 +98,49 @@ def fetch_messages(
             for _ in range(settings.GMAIL_CONCURRENT_BATCHES):
                 fetch_next()
             while in_flight:
-                ids, fetching = in_flight.popleft()
+                ids, alone, fetching = in_flight.popleft()
                 recorder.stage = "fetching messages"
                 fetched = fetching.result()
                 fetch_next()
                 kept = list(fetched.found.values())
-                kept += fetch_alone(recorder, client, [i for i in ids if i not in fetched.found])
+                missing = [i for i in ids if i not in fetched.found]
+                if alone:
+                    # Its own 404: gone.
+                    for gmail_id in missing:
+                        _vanished(recorder, gmail_id)
+                else:
+                    kept += fetch_alone(recorder, client, missing)
                 writer.submit(kept, processed=len(ids))
         finished = True
     finally:
         # On an error, do not wait for a fetch that may be sleeping in a backoff.
         fetchers.shutdown(wait=finished, cancel_futures=True)
+
+
+def _fetches(gmail_ids: list[str], *, large: frozenset[str]) -> Iterator[tuple[list[str], bool]]:
+    """What to fetch, in order: (ids, whether alone). Batches of the small messages,
+    each large one alone between two batches, so that a fetching thread waiting for
+    its turn at a large message leaves the others batches to fetch."""
+    small = [i for i in gmail_ids if i not in large]
+    size = settings.GMAIL_RAW_BATCH_SIZE
+    batches = [small[i : i + size] for i in range(0, len(small), size)]
+    alone = [[i] for i in gmail_ids if i in large]
+    for batch, one in zip_longest(batches, alone):
+        if batch:
+            yield batch, False
+        if one:
+            yield one, True
+
+
+def _fetch_large(client: GmailClient, gmail_id: str) -> FetchResult:
+    """A large message fetched and kept on its own, no other large one in the process
+    meanwhile; not found when it answers 404."""
+    result = FetchResult()
+    with _ONE_LARGE_AT_A_TIME:
+        resource = client.get_message(gmail_id, format="raw")
+        if resource is not None:
+            result.found[gmail_id] = keep_original(resource)
+    return result
 
 
 def fetch_alone(recorder: Recorder, client: GmailClient, gmail_ids: list[str]) -> list[Kept]:
@@ -105,11 +156,15 @@ def fetch_alone(recorder: Recorder, client: GmailClient, gmail_ids: list[str]) -
     for gmail_id in gmail_ids:
         resource = client.get_message(gmail_id, format="raw")
         if resource is None:
-            recorder.figures.vanished += 1
-            logger.info("run %s: message %s vanished during the sync", recorder.run_id, gmail_id)
+            _vanished(recorder, gmail_id)
         else:
             kept.append(keep_original(resource))
     return kept
+
+
+def _vanished(recorder: Recorder, gmail_id: str) -> None:
+    recorder.figures.vanished += 1
+    logger.info("run %s: message %s vanished during the sync", recorder.run_id, gmail_id)
 
 
 class BatchWriter:

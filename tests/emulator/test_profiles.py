@@ -102,3 +102,21 @@ def test_a_large_attachment_costs_nothing_until_asked_for(make_gmail_emulator, s
     assert len(str(full)) < 100_000
     assert attachment["body"]["size"] >= 10 * MB
     assert len(base64.urlsafe_b64decode(data["data"])) == attachment["body"]["size"]
+
+
+def test_large_messages_carry_a_file_at_gmails_sending_limit_and_change_nothing_else():
+    plain = EmulatedMailbox("demo@example.com", messages=300, seed=5)
+    larger = [
+        EmulatedMailbox("demo@example.com", messages=300, seed=5, large_messages=4)
+        for _ in range(2)
+    ]
+
+    changed = [
+        [i for i in plain.message_ids() if m.get(i).size_estimate != plain.get(i).size_estimate]
+        for m in larger
+    ]
+
+    assert len(changed[0]) == 4
+    assert changed[0] == changed[1]
+    assert all(larger[0].get(i).size_estimate > 25_000_000 * 4 / 3 for i in changed[0])
+    assert larger[0].message_ids() == plain.message_ids()

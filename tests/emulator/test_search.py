@@ -1,4 +1,4 @@
-"""`q` on messages.list and threads.list: Gmail's operators on labels and dates, else 400."""
+"""`q` on messages.list and threads.list: Gmail's operators on labels, dates, sizes, else 400."""
 
 import json
 from datetime import UTC, datetime
@@ -72,6 +72,16 @@ def test_after_and_before_bound_the_received_date(emulator):
     )
 
 
+def test_larger_and_smaller_bound_the_size(emulator):
+    large = listed(emulator, q="larger:5K", includeSpamTrash=True)
+    small = listed(emulator, q="smaller:1500")
+
+    assert large and small
+    assert large == where(emulator, lambda m: m.size_estimate > 5000, include_spam_trash=True)
+    assert small == where(emulator, lambda m: m.size_estimate < 1500)
+    assert listed(emulator, q="larger:1M") == listed(emulator, q="larger:1000000") == []
+
+
 def test_spam_and_trash_are_listed_when_the_search_asks_for_them(emulator):
     spam = listed(emulator, q="in:spam")
     everything = listed(emulator, q="in:anywhere")
@@ -105,6 +115,7 @@ def test_threads_list_shows_threads_with_a_matching_message(emulator):
         ("from:alice@example.org", "from:alice@example.org"),
         ("in:inbox OR is:starred", "OR"),
         ("after:yesterday", "after:yesterday"),
+        ("larger:10MB", "larger:10MB"),
     ],
 )
 def test_what_it_cannot_search_is_a_400_never_ignored(emulator, q, named):

@@ -34,6 +34,7 @@ def client_for(emulator, clock, *, saved=None, **options):
         "client_secret": "secret",
         "quota_units_per_minute": 6_000_000,
         "batch_size": 50,
+        "large_message_bytes": 1_000_000,
         "max_calls_in_flight": 150,
         "request_timeout": 10,
         "retry_budget": 300,
