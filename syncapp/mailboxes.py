@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 
 from syncapp.gmail.errors import RECONNECT_SENTENCE
 from syncapp.models import Mailbox
@@ -19,6 +21,25 @@ class MailboxNeedsReconnect(Exception):
     def __init__(self, mailbox: Mailbox) -> None:
         super().__init__(RECONNECT_SENTENCE)
         self.mailbox = mailbox
+
+
+class NoSuchMailbox(Exception):
+    """A command line named a user or an address that has no mailbox; says which."""
+
+
+def mailboxes_named(*, username: str | None, email: str | None) -> QuerySet[Mailbox]:
+    """The mailboxes a command line names: a user's, the one with an address, or every
+    one when it names neither. Raises NoSuchMailbox for a user or an address unknown."""
+    mailboxes = Mailbox.objects.order_by("pk")
+    if username:
+        if not get_user_model().objects.filter(username=username).exists():
+            raise NoSuchMailbox(f"No user named {username!r}")
+        return mailboxes.filter(owner__username=username)
+    if email:
+        mailboxes = mailboxes.filter(email__iexact=email)
+        if not mailboxes.exists():
+            raise NoSuchMailbox(f"No mailbox {email!r}")
+    return mailboxes
 
 
 def mailbox_save_token(*, mailbox_id: int, access_token: str, expires_at: datetime | None) -> None:

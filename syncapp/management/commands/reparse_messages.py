@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from syncapp.models import Mailbox
+from syncapp.mailboxes import NoSuchMailbox, mailboxes_named
 from syncapp.reparse import messages_reparse
 
 
@@ -20,15 +19,10 @@ class Command(BaseCommand):
         which.add_argument("--email", help="only the mailbox with this address")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        mailboxes = Mailbox.objects.order_by("pk")
-        if options["user"]:
-            if not get_user_model().objects.filter(username=options["user"]).exists():
-                raise CommandError(f"No user named {options['user']!r}")
-            mailboxes = mailboxes.filter(owner__username=options["user"])
-        elif options["email"]:
-            mailboxes = mailboxes.filter(email__iexact=options["email"])
-            if not mailboxes.exists():
-                raise CommandError(f"No mailbox {options['email']!r}")
+        try:
+            mailboxes = mailboxes_named(username=options["user"], email=options["email"])
+        except NoSuchMailbox as exc:
+            raise CommandError(str(exc)) from None
         for mailbox in mailboxes:
             report = messages_reparse(mailbox=mailbox)
             line = f"{mailbox.email}: {report.reparsed} message(s) parsed again"

@@ -7,13 +7,12 @@ import time
 from contextlib import ExitStack
 from typing import Any, TextIO
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from syncapp.figures import RunFigures
-from syncapp.mailboxes import MailboxNeedsReconnect
+from syncapp.mailboxes import MailboxNeedsReconnect, NoSuchMailbox, mailboxes_named
 from syncapp.models import Mailbox, Message, RunKind, SyncRun
 from syncapp.runs import sync_run_start
 from syncapp.stopping import RunAlreadyEnded, sync_run_cancel
@@ -57,14 +56,11 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} of {len(mailboxes)} mailbox(es) failed", returncode=1)
 
     def _mailboxes(self, options: dict[str, Any]) -> list[Mailbox]:
-        mailboxes = Mailbox.objects.select_related("owner").order_by("pk")
-        if options["user"]:
-            if not get_user_model().objects.filter(username=options["user"]).exists():
-                raise CommandError(f"No user named {options['user']!r}")
-            mailboxes = mailboxes.filter(owner__username=options["user"])
-        elif options["email"]:
-            mailboxes = mailboxes.filter(email__iexact=options["email"])
-        found = list(mailboxes)
+        try:
+            mailboxes = mailboxes_named(username=options["user"], email=options["email"])
+        except NoSuchMailbox as exc:
+            raise CommandError(str(exc)) from None
+        found = list(mailboxes.select_related("owner"))
         if not found:
             raise CommandError("No mailbox matches; connect one first")
         return found
