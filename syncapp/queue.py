@@ -100,7 +100,13 @@ SCHEDULES: dict[str, tuple[str, int]] = {
 
 
 def schedules_ensure() -> list[str]:
-    """Create or update our periodic jobs; safe to run any number of times."""
+    """Create or update our periodic jobs; safe to run any number of times.
+
+    django-q2 runs a schedule that names no cluster only in a cluster named like its
+    prefix: with lanes, no cluster is, so the schedules name the incremental lane's
+    (its work is light and never waits behind bulk slices).
+    """
+    cluster = lane_queue(Lane.INCREMENTAL) if settings.SYNC_LANES else None
     for name, (func, minutes) in SCHEDULES.items():
         Schedule.objects.update_or_create(
             name=name,
@@ -109,6 +115,7 @@ def schedules_ensure() -> list[str]:
                 "schedule_type": Schedule.MINUTES,
                 "minutes": minutes,
                 "repeats": -1,
+                "cluster": cluster,
             },
         )
     return list(SCHEDULES)

@@ -6,11 +6,14 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import Schedule
+from django_q.scheduler import scheduler
 
 from syncapp import tasks
 from syncapp.models import SyncRun
-from syncapp.queue import SYNC_TICK
+from syncapp.queue import SYNC_TICK, Lane, lane_queue
 from syncapp.scheduling import mailbox_next_scheduled_sync
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +68,23 @@ def test_a_mailbox_that_needs_reconnecting_has_no_next_sync(alice_mailbox):
     alice_mailbox.needs_reconnect = True
 
     assert mailbox_next_scheduled_sync(mailbox=alice_mailbox, workers_start=timezone.now()) is None
+
+
+@pytest.mark.parametrize("lanes", [True, False])
+def test_a_cluster_that_serves_the_schedules_runs_them(settings, monkeypatch, lanes):
+    settings.SYNC_LANES = lanes
+    call_command("ensure_schedules", stdout=io.StringIO())
+    Schedule.objects.update(next_run=timezone.now() - timedelta(minutes=1))
+    # With lanes, syncworkers' clusters are named after their lanes' queues.
+    serving = lane_queue(Lane.INCREMENTAL)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", serving)
+    # The test's database connection is the only one: the scheduler must not close it.
+    monkeypatch.setattr("django_q.scheduler.close_old_django_connections", lambda: None)
+    broker = get_broker(serving)
+    try:
+        scheduler(broker=broker)
+    finally:
+        broker.purge_queue()
+
+    late = Schedule.objects.filter(next_run__lte=timezone.now())
+    assert list(late.values_list("name", flat=True)) == []
