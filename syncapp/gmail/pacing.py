@@ -7,7 +7,11 @@ from collections.abc import Callable
 
 MIN_WAIT_SECONDS = 0.001
 SLOW_DOWN = 0.8
-SLOW_DOWN_AT_MOST_EVERY_SECONDS = 1.0
+# 429s this close together are one event (the batches in flight meet it together).
+ONE_EVENT_SECONDS = 1.0
+# A 429 this soon after the last one says the rate is too high; a later one only that
+# Gmail's bucket held less than ours.
+RATE_TOO_HIGH_WITHIN_SECONDS = 15.0
 MIN_RATE_SHARE = 0.1
 # After this long without a 429, the rate climbs back by this share of the
 # configured rate per second.
@@ -18,11 +22,15 @@ RECOVERY_PER_SECOND = 0.1
 class TokenBucket:
     """Quota units refilling at a steady rate, spent before each call.
 
-    A 429 from Gmail means it counts differently from us (another client of the
-    same user, or a smaller quota than configured): `pause_until` holds every
-    caller until the time Gmail named, and lowers the rate by a fifth, so that
-    the client settles at what Gmail really allows instead of meeting a 429
-    again and again. Quiet time brings the rate back up to the configured one.
+    A 429 from Gmail means it counts differently from us. `pause_until` holds every
+    caller until the time Gmail named and refills from empty from then on. A first
+    429 says no more than that Gmail's bucket held less than ours (ours starts full;
+    the user's quota may have been spent by an earlier slice or another client), so
+    the level is all it corrects. A 429 that follows soon after says that even from
+    empty, paced at our rate, we spend faster than Gmail grants (a smaller quota than
+    configured): each lowers the rate by a fifth, so that the client settles at what
+    Gmail really allows instead of meeting a 429 again and again. Quiet time brings
+    the rate back up to the configured one.
     """
 
     def __init__(
@@ -36,7 +44,7 @@ class TokenBucket:
         self.configured_rate = units_per_minute / 60.0
         self.rate = self.configured_rate
         self.capacity = float(max(burst_units, 1))
-        self._slowed_at = float("-inf")
+        self._limited_at = float("-inf")
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.capacity
@@ -70,10 +78,11 @@ class TokenBucket:
     def pause_until(self, moment: float) -> None:
         with self._lock:
             now = self._clock()
-            # Batches in flight meet the same 429 together: slow down once for them.
-            if now - self._slowed_at >= SLOW_DOWN_AT_MOST_EVERY_SECONDS:
-                self.rate = max(self.configured_rate * MIN_RATE_SHARE, self.rate * SLOW_DOWN)
-                self._slowed_at = now
+            since_last = now - self._limited_at
+            if since_last >= ONE_EVENT_SECONDS:
+                if since_last < RATE_TOO_HIGH_WITHIN_SECONDS:
+                    self.rate = max(self.configured_rate * MIN_RATE_SHARE, self.rate * SLOW_DOWN)
+                self._limited_at = now
             self._paused_until = max(self._paused_until, moment)
             # Refill only from the moment Gmail named, with an empty bucket.
             self._tokens = min(self._tokens, 0.0)
@@ -82,7 +91,8 @@ class TokenBucket:
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-        self._updated = now
-        if self.rate < self.configured_rate and now - self._slowed_at > QUIET_SECONDS:
+        # Not back to before a pause's moment: nothing refills until then.
+        self._updated = max(self._updated, now)
+        if self.rate < self.configured_rate and now - self._limited_at > QUIET_SECONDS:
             recovered = self.configured_rate * RECOVERY_PER_SECOND * elapsed
             self.rate = min(self.configured_rate, self.rate + recovered)

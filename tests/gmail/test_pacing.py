@@ -57,9 +57,35 @@ def test_pause_until_holds_every_caller_until_the_moment_named():
     assert clock.time() >= resume_at
 
 
-def test_a_429_slows_the_rate_once_for_all_batches_in_flight():
+def test_a_first_429_empties_the_bucket_without_slowing_down():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600, burst_units=50)
+    resume_at = clock.time() + 1
+
+    pacing.pause_until(resume_at)
+    pacing.acquire(20)
+
+    assert pacing.rate == 10.0
+    # Refilled from empty at the full rate from the moment Gmail named: 20 units in 2 s.
+    assert abs(clock.time() - (resume_at + 2.0)) < 0.01
+
+
+def test_a_429_soon_after_another_slows_the_rate():
     clock = FakeClock()
     pacing = bucket(clock, units_per_minute=600)
+
+    pacing.pause_until(clock.time() + 1)
+    clock.sleep(5)
+    pacing.pause_until(clock.time() + 1)
+
+    assert pacing.rate == 0.8 * 10
+
+
+def test_429s_met_together_by_the_batches_in_flight_count_once():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600)
+    pacing.pause_until(clock.time() + 1)
+    clock.sleep(5)
 
     pacing.pause_until(clock.time() + 1)
     pacing.pause_until(clock.time() + 1)
@@ -67,11 +93,22 @@ def test_a_429_slows_the_rate_once_for_all_batches_in_flight():
     assert pacing.rate == 0.8 * 10
 
 
+def test_a_429_long_after_the_last_one_only_empties_the_bucket():
+    clock = FakeClock()
+    pacing = bucket(clock, units_per_minute=600)
+    pacing.pause_until(clock.time() + 1)
+
+    clock.sleep(60)
+    pacing.pause_until(clock.time() + 1)
+
+    assert pacing.rate == 10.0
+
+
 def test_repeated_429s_settle_the_rate_below_the_configured_one():
     clock = FakeClock()
     pacing = bucket(clock, units_per_minute=600)
 
-    for _ in range(3):
+    for _ in range(4):
         pacing.pause_until(clock.time() + 1)
         clock.sleep(2)
 
@@ -81,6 +118,8 @@ def test_repeated_429s_settle_the_rate_below_the_configured_one():
 def test_quiet_time_brings_the_rate_back_to_the_configured_one():
     clock = FakeClock()
     pacing = bucket(clock, units_per_minute=600)
+    pacing.pause_until(clock.time())
+    clock.sleep(2)
     pacing.pause_until(clock.time())
 
     clock.sleep(2)
