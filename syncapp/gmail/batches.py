@@ -19,7 +19,6 @@ from googleapiclient.http import BatchHttpRequest
 from syncapp.gmail.errors import GmailError
 from syncapp.gmail.failures import Backoff, Failure, classify
 from syncapp.gmail.inflight import CallsInFlight
-from syncapp.gmail.pacing import TokenBucket
 from syncapp.gmail.results import FetchResult
 
 logger = logging.getLogger(__name__)
@@ -43,17 +42,18 @@ class BatchFetcher:
         *,
         endpoint: str,
         http: Callable[[], object],
-        bucket: TokenBucket,
         pay: Callable[[int], None],
+        keep_paid: Callable[[int], None],
         in_flight: CallsInFlight,
         backoff: Backoff,
         after_call: Callable[[], None],
     ) -> None:
         self._batch_uri = endpoint + "batch"
         self._http = http
-        self._bucket = bucket
         # Spends quota units (the shared ledger's, then the bucket's), or raises QuotaSpent.
         self._pay = pay
+        # Keeps units paid for calls not sent, for the client's next call.
+        self._keep_paid = keep_paid
         self._in_flight = in_flight
         self._backoff = backoff
         # Saves a token the call may have refreshed.
@@ -71,7 +71,7 @@ class BatchFetcher:
             wanted = self._in_flight.share(len(pending))
             self._pay(UNITS[method] * wanted)
             grant = self._in_flight.acquire(wanted)
-            self._bucket.refund(UNITS[method] * (wanted - grant.calls))
+            self._keep_paid(UNITS[method] * (wanted - grant.calls))
             sent = [pending.popleft() for _ in range(grant.calls)]
             failures: dict[str, Failure] = {}
             try:

@@ -95,6 +95,11 @@ class GmailClient:
         self._large_ids: frozenset[str] | None = None
         self._request_timeout = request_timeout
         self._ledger, self._quota_user, self._clock, self._sleep = ledger, quota_user, clock, sleep
+        # Units paid for (ledger and bucket) for calls that were not sent: a batch pays for
+        # its share of the calls in flight and may be granted fewer. The next call spends
+        # them first, so that the shared ledger counts only what Gmail is sent.
+        self._prepaid = 0
+        self._prepaid_lock = threading.Lock()
         # True in a worker's slices: a long wait for quota raises QuotaSpent instead.
         self.quota_may_yield = False
         self._http = self._new_http()
@@ -108,8 +113,8 @@ class GmailClient:
         self._batches = BatchFetcher(
             endpoint=endpoint,
             http=self._thread_http,
-            bucket=self.bucket,
             pay=self._pay,
+            keep_paid=self._keep_paid,
             in_flight=self.in_flight,
             backoff=self._backoff,
             after_call=self._save_refreshed_token,
@@ -319,7 +324,23 @@ class GmailClient:
     def _pay(self, units: int) -> None:
         """Spend quota units: the shared ledger's (every worker's), then this process's
         bucket, which adapts to Gmail's 429s. Raises QuotaSpent on a long wait when
-        `quota_may_yield`."""
+        `quota_may_yield`. Units kept from calls not sent are spent first."""
+        with self._prepaid_lock:
+            prepaid = min(units, self._prepaid)
+            self._prepaid -= prepaid
+        try:
+            self._pay_quota(units - prepaid)
+        except BaseException:
+            self._keep_paid(prepaid)
+            raise
+
+    def _keep_paid(self, units: int) -> None:
+        with self._prepaid_lock:
+            self._prepaid += units
+
+    def _pay_quota(self, units: int) -> None:
+        if units <= 0:
+            return
         while self._ledger is not None:
             answer = self._ledger.take(user=self._quota_user, units=units, now=self._clock())
             if answer.granted:

@@ -70,11 +70,6 @@ class TokenBucket:
             # A floor on the wait: a shortfall of a rounding error must not spin.
             self._sleep(max(wait, MIN_WAIT_SECONDS))
 
-    def refund(self, units: int) -> None:
-        """Give back units acquired for calls that were not sent."""
-        with self._lock:
-            self._tokens = min(self.capacity, self._tokens + units)
-
     def pause_until(self, moment: float) -> None:
         with self._lock:
             now = self._clock()

@@ -6,6 +6,7 @@ import pytest
 
 from syncapp.gmail.client import GmailClient
 from syncapp.gmail.errors import GmailError, GmailUnavailable, HistoryExpired, ReconnectRequired
+from syncapp.gmail.ledger import Limits, MemoryLedger
 from tests.support.clock import FakeClock
 
 
@@ -192,6 +193,20 @@ def test_it_retries_only_the_calls_refused_for_concurrency_and_settles_under_the
     # A concurrency 429 clears when other calls finish: short waits, and quota untouched.
     assert clock.slept and max(clock.slept) <= 2.0
     assert client.bucket.rate == client.bucket.configured_rate
+
+
+def test_the_shared_ledger_counts_only_the_calls_gmail_is_sent(emulator, clock):
+    ledger = MemoryLedger(limits=Limits(6000, 1_200_000, daily_budget=10_000))
+    client = client_for(emulator, clock, ledger=ledger, quota_user="alice@example.com")
+    # Another thread of the sync holds 4 of the 5 calls in flight: each batch pays for
+    # its fair share and is granted the one call left.
+    held = client.in_flight.acquire(4)
+
+    result = client.get_messages(emulator.mailbox().message_ids()[:3])
+
+    client.in_flight.release(held, refused=0)
+    assert len(result.found) == len(gets(emulator)) == 3
+    assert ledger.units_today(now=clock.time()) == 3 * 5
 
 
 def test_it_keeps_more_calls_in_flight_while_gmail_allows_them(emulator, clock):

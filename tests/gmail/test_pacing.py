@@ -129,14 +129,3 @@ def test_quiet_time_brings_the_rate_back_to_the_configured_one():
     clock.sleep(60)
     pacing.acquire(1)
     assert pacing.rate == 10.0
-
-
-def test_units_given_back_can_be_spent_without_waiting():
-    clock = FakeClock()
-    pacing = bucket(clock, units_per_minute=600, burst_units=50)
-    pacing.acquire(50)
-
-    pacing.refund(20)
-    pacing.acquire(20)
-
-    assert clock.slept == []
