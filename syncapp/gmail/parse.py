@@ -21,7 +21,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from django.db.models import Field
 
-from syncapp.gmail.payloads import without_payloads
+from syncapp.gmail.payloads import Cut, cut_payloads
 from syncapp.gmail.text import (
     BODY_TEXT_MAX,
     b64decode,
@@ -196,14 +196,14 @@ def parse_email(raw: bytes) -> EmailMessage:
 def parse_original(raw: bytes) -> ParsedContent:
     """The fields of an original; never raises, `problems` says what could not be read."""
     problems: list[str] = []
-    raw = without_payloads(raw)
+    cut = cut_payloads(raw)
     try:
-        email = _FIELDS_PARSER.parsebytes(raw)
+        email = _FIELDS_PARSER.parsebytes(cut.text)
         headers_only = False
     except (RecursionError, ValueError, LookupError) as exc:
         # Parts nested past the recursion limit, say: the headers can still be read.
         problems.append(f"unreadable parts ({type(exc).__name__})")
-        email = _FIELDS_PARSER.parsebytes(raw, headersonly=True)
+        email = _FIELDS_PARSER.parsebytes(cut.text, headersonly=True)
         headers_only = True
     headers = _headers(email)
     first = {
@@ -221,7 +221,7 @@ def parse_original(raw: bytes) -> ParsedContent:
     }
     sender = first.get("from", "")
     sender_name, sender_address = _address(sender)
-    body_text, attachment_names = ("", []) if headers_only else _read_parts(email, problems)
+    body_text, attachment_names = ("", []) if headers_only else _read_parts(email, cut, problems)
     return ParsedContent(
         subject=first.get("subject", ""),
         sender=sender,
@@ -264,8 +264,9 @@ def _address(sender: str) -> tuple[str, str]:
     return clean_text(name, Message.ADDRESS_MAX), clean_text(address, Message.ADDRESS_MAX)
 
 
-def _read_parts(email: EmailMessage, problems: list[str]) -> tuple[str, list[str]]:
-    """Walk the part tree: the body text and the attachment names."""
+def _read_parts(email: EmailMessage, cut: Cut, problems: list[str]) -> tuple[str, list[str]]:
+    """Walk the part tree: the body text and the attachment names (parsed from `cut`,
+    whose runs a text part's payload gets back before it is decoded)."""
     plain: list[str] = []
     html_parts: list[str] = []
     attachment_names: list[str] = []
@@ -290,6 +291,8 @@ def _read_parts(email: EmailMessage, problems: list[str]) -> tuple[str, list[str
         mime_type = content_type.split(";", 1)[0].strip().lower() or "text/plain"
         if mime_type not in ("text/plain", "text/html"):
             continue
+        if isinstance(payload, str):
+            part.set_payload(cut.restored(payload))
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue

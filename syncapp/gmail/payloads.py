@@ -1,49 +1,79 @@
-"""What parsing an original for its fields never needs to read: large base64 payloads.
+"""What parsing an original for its fields need not read line by line: its base64 payloads.
 
-A 25 MB attachment parsed whole would be held several times over by the `email`
-parser, for fields that only note its name. So before parsing, the base64 of large
-non-text parts is cut out, and that of text parts past what the body text keeps.
+The `email` parser reads a message a line at a time, in Python. A 30 KB HTML body in
+base64 is 400 lines, most of a message's parsing time; a 25 MB attachment would be
+held several times over, for fields that only note its name. So before parsing, each
+long run of base64 lines is replaced by one placeholder line (`cut_payloads`), and the
+fields' reader puts a text part's payload back (`Cut.restored`) when it reads the body
+text, up to what the body text keeps. The parser sees the same structure: a base64
+line can be neither a boundary (those start with "--") nor a header (no colon, no
+leading space), nor can the placeholder line that stands for a run of them.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from dataclasses import dataclass, field
 
 from syncapp.gmail.text import BODY_TEXT_MAX
 
 # A run of base64 lines, as MIME writes a part's body (76 characters a line).
 _BASE64_RUN = re.compile(rb"(?:^[A-Za-z0-9+/]{60,76}={0,2}\r?\n)+", re.MULTILINE)
-_CONTENT_TYPE = re.compile(rb"^content-type:[ \t]*([^\s;]*)", re.IGNORECASE | re.MULTILINE)
-# Runs shorter than this are left alone; a text part's run is kept up to _RUN_KEPT:
-# that much base64 holds more text than the body text column, at 4 bytes a character.
-_RUN_MIN = 64 * 1024
+# Shorter runs are left for the parser: a placeholder would save it little.
+_RUN_MIN = 1024
+# A text part's run is put back up to this much: that much base64 holds more text
+# than the body text column, at 4 bytes a character.
 _RUN_KEPT = 6 * BODY_TEXT_MAX
 
 
-def without_payloads(raw: bytes) -> bytes:
-    """The original, cut as the module says. A part's type is read from the headers
-    above its body; a part whose type is not found there is taken for text."""
-    pieces = []
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """An original as the parser is given it, and the runs its placeholders stand for."""
+
+    text: bytes
+    raw: bytes
+    # Each placeholder's run, by number: (start, end) in `raw`.
+    runs: list[tuple[int, int]] = field(default_factory=list)
+    placeholder: re.Pattern[str] | None = None
+
+    def restored(self, payload: str) -> str:
+        """A part's payload, as the parser read it from `text`, with the runs its
+        placeholders stand for put back, each up to what the body text keeps."""
+        if self.placeholder is None:
+            return payload
+        return self.placeholder.sub(self._run, payload)
+
+    def _run(self, match: re.Match[str]) -> str:
+        start, end = self.runs[int(match[1])]
+        end = min(end, self.raw.rfind(b"\n", start, start + _RUN_KEPT) + 1 or end)
+        # The parser keeps the placeholder's line ending, except the last one of a
+        # part, which belongs to the boundary after it.
+        run = self.raw[start:end].rstrip(b"\r\n").decode("ascii")
+        return run + (match[2] or "")
+
+
+def cut_payloads(raw: bytes) -> Cut:
+    """The original with each base64 run of `_RUN_MIN` bytes or more replaced by a
+    placeholder line. The placeholder's token is new for each call, so that no
+    message can hold one that would be taken for it."""
+    token = "MAILSYNC" + secrets.token_hex(8) + "X"
+    pieces: list[bytes] = []
+    runs: list[tuple[int, int]] = []
     kept_to = 0
     for run in _BASE64_RUN.finditer(raw):
         start, end = run.span()
         if end - start < _RUN_MIN:
             continue
-        non_text = _non_text(raw, start)
-        if not non_text and end - start <= _RUN_KEPT:
-            continue
-        keep = 0 if non_text else _RUN_KEPT
-        cut = raw.rfind(b"\n", start, start + keep) + 1 if keep else start
-        pieces += [raw[kept_to:cut]]
+        ending = b"\r\n" if raw[end - 2 : end] == b"\r\n" else b"\n"
+        pieces += [raw[kept_to:start], f"{token}{len(runs)}".encode(), ending]
+        runs.append((start, end))
         kept_to = end
-    if not pieces:
-        return raw
-    return b"".join([*pieces, raw[kept_to:]])
-
-
-def _non_text(raw: bytes, start: int) -> bool:
-    """Whether the part whose body starts at `start` says it is not text."""
-    # Its headers follow the boundary line before them, if not too far above.
-    above = max(start - _RUN_MIN, 0)
-    types = _CONTENT_TYPE.findall(raw, max(raw.rfind(b"\n--", above, start), above), start)
-    return bool(types) and not types[-1].lower().startswith(b"text/")
+    if not runs:
+        return Cut(raw, raw)
+    return Cut(
+        b"".join([*pieces, raw[kept_to:]]),
+        raw,
+        runs,
+        re.compile(re.escape(token) + r"(\d+)(\r?\n)?"),
+    )

@@ -1,9 +1,13 @@
-"""Parsing an original for its fields skips its attachments' payloads."""
+"""Parsing an original for its fields reads its base64 payloads only where it needs them."""
 
 from email.message import EmailMessage
 
+import pytest
+
+from gmail_emulator.mailbox import EmulatedMailbox
+from syncapp.gmail import payloads
 from syncapp.gmail.parse import parse_original
-from syncapp.gmail.payloads import without_payloads
+from syncapp.gmail.payloads import cut_payloads
 
 
 def message_with(*, text: str, attachment: bytes) -> bytes:
@@ -19,14 +23,14 @@ def message_with(*, text: str, attachment: bytes) -> bytes:
 def test_it_cuts_an_attachments_payload_and_keeps_its_name_and_the_body():
     raw = message_with(text="Here it is.\n", attachment=bytes(range(256)) * 8000)
 
-    assert len(without_payloads(raw)) < 2000 < len(raw)
+    assert len(cut_payloads(raw).text) < 2000 < len(raw)
     parsed = parse_original(raw)
     assert parsed.body_text == "Here it is."
     assert parsed.attachment_names == ["VID_1.mp4"]
     assert parsed.subject == "The video"
 
 
-def test_it_keeps_a_long_base64_text_part_whole():
+def test_it_puts_a_long_base64_text_part_back_whole():
     text = "All work and no play makes Jack a dull boy. " * 5000
     message = EmailMessage()
     message["Subject"] = "Long"
@@ -34,11 +38,46 @@ def test_it_keeps_a_long_base64_text_part_whole():
     raw = message.as_bytes()
     assert len(raw) > 200_000
 
-    assert without_payloads(raw) == raw
+    assert len(cut_payloads(raw).text) < 1000
     assert parse_original(raw).body_text == text.strip()
 
 
-def test_it_leaves_small_attachments_alone():
-    raw = message_with(text="Small.\n", attachment=b"x" * 1000)
+def test_it_puts_back_a_base64_body_that_ends_its_part():
+    message = EmailMessage()
+    message["Subject"] = "Newsletter"
+    message.set_content("Plain words. " * 200, cte="base64")
+    message.add_alternative("<p>" + "Rich words. " * 200 + "</p>", subtype="html", cte="base64")
+    raw = message.as_bytes().replace(b"\n", b"\r\n")
 
-    assert without_payloads(raw) == raw
+    assert len(cut_payloads(raw).runs) == 2
+    assert parse_original(raw).body_text == ("Plain words. " * 200).strip()
+
+
+def test_it_leaves_small_attachments_alone():
+    raw = message_with(text="Small.\n", attachment=b"x" * 500)
+
+    assert cut_payloads(raw).text == raw
+
+
+def test_its_placeholders_are_new_for_each_parse():
+    # So that no message can hold a line that would be taken for one.
+    raw = message_with(text="Hi.\n", attachment=bytes(4000))
+
+    assert cut_payloads(raw).text != cut_payloads(raw).text
+
+
+@pytest.fixture(scope="module")
+def emulated_originals():
+    mailbox = EmulatedMailbox("demo@example.com", messages=300, seed=3, profile="realistic")
+    return [mailbox.get(gmail_id).raw for gmail_id in mailbox.message_ids()]
+
+
+def test_every_emulated_message_parses_to_the_same_fields_cut_or_whole(
+    emulated_originals, monkeypatch
+):
+    assert sum(len(cut_payloads(raw).runs) for raw in emulated_originals) > 100
+    cut = [parse_original(raw) for raw in emulated_originals]
+    monkeypatch.setattr(payloads, "_RUN_MIN", len(max(emulated_originals, key=len)) + 1)
+    whole = [parse_original(raw) for raw in emulated_originals]
+
+    assert cut == whole
