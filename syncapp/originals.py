@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.message import Message as EmailMessage
 
 import zstandard
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -35,7 +35,8 @@ CHUNK = 500
 ZSTD_LEVEL = 3
 # A compressor serves one thread at a time: each fetching thread keeps its own.
 _compressors = threading.local()
-# An original is compressed this many bytes at a time, in memory up to SPOOLED_MAX.
+# An original up to SPOOLED_MAX is compressed in one call, in memory; a larger one
+# COMPRESS_CHUNK bytes at a time, into a file.
 COMPRESS_CHUNK = 1 << 20
 SPOOLED_MAX = 1 << 20
 
@@ -75,17 +76,21 @@ def original_put(raw: bytes) -> StoredOriginal:
     storage, name = mail_storage(), blob_name(sha256)
     if storage.exists(name):
         return StoredOriginal(sha256, len(raw), storage.size(name))
-    # Compressed a chunk at a time into a file that spills to disk, so that a large
-    # original is not held a second time, compressed, in memory. The frame names the
+    if len(raw) <= SPOOLED_MAX:
+        compressed = _compressor().compress(raw)
+        storage.save(name, ContentFile(compressed))
+        return StoredOriginal(sha256, len(raw), len(compressed))
+    # A large one is compressed a chunk at a time into a file that spills to disk, so
+    # that it is not held a second time, compressed, in memory. The frame names the
     # original's size, so that it can also be decompressed in one call.
-    with tempfile.SpooledTemporaryFile(max_size=SPOOLED_MAX) as compressed:
-        with _compressor().stream_writer(compressed, size=len(raw), closefd=False) as writer:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOLED_MAX) as spooled:
+        with _compressor().stream_writer(spooled, size=len(raw), closefd=False) as writer:
             view = memoryview(raw)
             for start in range(0, len(raw), COMPRESS_CHUNK):
                 writer.write(view[start : start + COMPRESS_CHUNK])
-        stored_size = compressed.tell()
-        compressed.seek(0)
-        storage.save(name, File(compressed))
+        stored_size = spooled.tell()
+        spooled.seek(0)
+        storage.save(name, File(spooled))
     return StoredOriginal(sha256, len(raw), stored_size)
 
 

@@ -25,6 +25,9 @@ _RUN_MIN = 1024
 # A text part's run is put back up to this much: that much base64 holds more text
 # than the body text column, at 4 bytes a character.
 _RUN_KEPT = 6 * BODY_TEXT_MAX
+# A placeholder line: its parse's nonce and its run's number. Compiled once: a pattern
+# made for each message would be compiled for each message.
+_PLACEHOLDER = re.compile(r"MAILSYNC([0-9a-f]{16})X(\d+)(\r?\n)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,29 +38,32 @@ class Cut:
     raw: bytes
     # Each placeholder's run, by number: (start, end) in `raw`.
     runs: list[tuple[int, int]] = field(default_factory=list)
-    placeholder: re.Pattern[str] | None = None
+    nonce: str = ""
 
     def restored(self, payload: str) -> str:
         """A part's payload, as the parser read it from `text`, with the runs its
         placeholders stand for put back, each up to what the body text keeps."""
-        if self.placeholder is None:
+        if not self.runs:
             return payload
-        return self.placeholder.sub(self._run, payload)
+        return _PLACEHOLDER.sub(self._run, payload)
 
     def _run(self, match: re.Match[str]) -> str:
-        start, end = self.runs[int(match[1])]
+        if match[1] != self.nonce:
+            return match[0]
+        start, end = self.runs[int(match[2])]
         end = min(end, self.raw.rfind(b"\n", start, start + _RUN_KEPT) + 1 or end)
         # The parser keeps the placeholder's line ending, except the last one of a
         # part, which belongs to the boundary after it.
         run = self.raw[start:end].rstrip(b"\r\n").decode("ascii")
-        return run + (match[2] or "")
+        return run + (match[3] or "")
 
 
 def cut_payloads(raw: bytes) -> Cut:
     """The original with each base64 run of `_RUN_MIN` bytes or more replaced by a
-    placeholder line. The placeholder's token is new for each call, so that no
-    message can hold one that would be taken for it."""
-    token = "MAILSYNC" + secrets.token_hex(8) + "X"
+    placeholder line. Its nonce is new for each call, so that no message can hold a
+    line that would be taken for one."""
+    nonce = secrets.token_hex(8)
+    token = f"MAILSYNC{nonce}X"
     pieces: list[bytes] = []
     runs: list[tuple[int, int]] = []
     kept_to = 0
@@ -71,9 +77,4 @@ def cut_payloads(raw: bytes) -> Cut:
         kept_to = end
     if not runs:
         return Cut(raw, raw)
-    return Cut(
-        b"".join([*pieces, raw[kept_to:]]),
-        raw,
-        runs,
-        re.compile(re.escape(token) + r"(\d+)(\r?\n)?"),
-    )
+    return Cut(b"".join([*pieces, raw[kept_to:]]), raw, runs, nonce)

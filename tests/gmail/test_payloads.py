@@ -66,6 +66,17 @@ def test_its_placeholders_are_new_for_each_parse():
     assert cut_payloads(raw).text != cut_payloads(raw).text
 
 
+def test_a_line_written_like_a_placeholder_is_read_as_text():
+    lines = ["A" * 76] * 20
+    forged = "MAILSYNC0123456789abcdefX0"
+    message = EmailMessage()
+    message.set_content("\n".join([forged, *lines, forged]) + "\n", cte="7bit")
+    raw = message.as_bytes()
+    assert len(cut_payloads(raw).runs) == 1
+
+    assert parse_original(raw).body_text == "\n".join([forged, *lines, forged])
+
+
 @pytest.fixture(scope="module")
 def emulated_originals():
     mailbox = EmulatedMailbox("demo@example.com", messages=300, seed=3, profile="realistic")
