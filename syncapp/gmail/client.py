@@ -95,11 +95,8 @@ class GmailClient:
         self._large_ids: frozenset[str] | None = None
         self._request_timeout = request_timeout
         self._ledger, self._quota_user, self._clock, self._sleep = ledger, quota_user, clock, sleep
-        # Units paid for (ledger and bucket) for calls that were not sent: a batch pays for
-        # its share of the calls in flight and may be granted fewer. The next call spends
-        # them first, so that the shared ledger counts only what Gmail is sent.
-        self._prepaid = 0
-        self._prepaid_lock = threading.Lock()
+        # Units paid for calls not sent (`_keep_paid`), which the next call spends first.
+        self._prepaid, self._prepaid_lock = 0, threading.Lock()
         # True in a worker's slices: a long wait for quota raises QuotaSpent instead.
         self.quota_may_yield = False
         self._http = self._new_http()
@@ -335,6 +332,9 @@ class GmailClient:
             raise
 
     def _keep_paid(self, units: int) -> None:
+        """Keep units paid for calls that were not sent (a batch pays for its share of
+        the calls in flight and may be granted fewer), so that the shared ledger counts
+        only what Gmail is sent."""
         with self._prepaid_lock:
             self._prepaid += units
 
