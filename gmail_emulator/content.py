@@ -76,6 +76,18 @@ def rfc822_message_id(gmail_id: str) -> str:
     return f"<em.{gmail_id}.{int(gmail_id, 16) % 999983:x}@mail.example.com>"
 
 
+# Sizes are kept for many more messages than contents: a size search (`larger:`) reads
+# every message's, which Gmail answers from its index, and making each message's content
+# again for it took seconds a search on a mailbox of 10,000.
+SIZES_KEPT = 1_000_000
+
+
+@functools.lru_cache(maxsize=SIZES_KEPT)
+def content_size(source: Source) -> int:
+    """A message's size in bytes (its raw message's)."""
+    return content(source).size
+
+
 @functools.lru_cache(maxsize=2048)
 def content(source: Source) -> MessageContent:
     """Build (or fetch from the bounded cache) a message's content."""

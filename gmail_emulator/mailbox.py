@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .content import Source, content
+from .content import Source, content, content_size
 from .generate import MailGenerator, MessageRecord
 from .labels import ALL_LABELS, SPAM_TRASH
 from .large import LARGE_FILE_BYTES, with_large_files
@@ -137,7 +137,7 @@ class EmulatedMailbox:
             internal_date_ms=record.internal_ms,
             history_id=record.history_id,
             subject=record.subject,
-            size_estimate=content(record.source).size,
+            size_estimate=content_size(record.source),
             source=record.source,
         )
 

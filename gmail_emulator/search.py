@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .content import content
+from .content import content_size
 from .generate import MessageRecord
 from .labels import SPAM_TRASH, SYSTEM_LABELS, USER_LABELS
 
@@ -122,8 +122,8 @@ def _term(operator: str, value: str, token: str) -> tuple[Predicate, bool]:
     if operator in ("larger", "smaller"):
         size = _size(value, token)
         if operator == "larger":
-            return (lambda record: content(record.source).size > size), False
-        return (lambda record: content(record.source).size < size), False
+            return (lambda record: content_size(record.source) > size), False
+        return (lambda record: content_size(record.source) < size), False
     raise UnsupportedQuery(_unsupported(token))
 
 

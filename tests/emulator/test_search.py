@@ -7,6 +7,7 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from gmail_emulator import GmailEmulator
+from gmail_emulator.content import content
 from tests.plugins.emulator import gmail_service
 
 
@@ -80,6 +81,15 @@ def test_larger_and_smaller_bound_the_size(emulator):
     assert large == where(emulator, lambda m: m.size_estimate > 5000, include_spam_trash=True)
     assert small == where(emulator, lambda m: m.size_estimate < 1500)
     assert listed(emulator, q="larger:1M") == listed(emulator, q="larger:1000000") == []
+
+
+def test_a_size_search_makes_no_message_again_once_it_knows_the_sizes(emulator):
+    first = listed(emulator, q="larger:5K")
+    content.cache_clear()
+
+    assert listed(emulator, q="larger:5K") == first
+    # As Gmail answers from its index: no message was built for the second search.
+    assert content.cache_info().misses == 0
 
 
 def test_spam_and_trash_are_listed_when_the_search_asks_for_them(emulator):
