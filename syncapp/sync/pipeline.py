@@ -28,6 +28,7 @@ from django.db import connections
 
 from syncapp import originals, storage
 from syncapp.gmail.client import FetchResult, GmailClient
+from syncapp.gmail.ledger import connection_kept
 from syncapp.gmail.parse import ParsedMessage, UnparsableMessage, parse_message, raw_of
 from syncapp.originals import StoredOriginal
 from syncapp.sync.recorder import Recorder
@@ -89,7 +90,7 @@ def fetch_messages(
         if alone:
             in_flight.append((ids, alone, fetchers.submit(_fetch_large, client, ids[0])))
         elif ids:
-            fetching = fetchers.submit(client.get_messages, ids, format="raw", keep=keep_original)
+            fetching = fetchers.submit(_fetch_batch, client, ids)
             in_flight.append((ids, alone, fetching))
 
     finished = False
@@ -130,6 +131,13 @@ def _fetches(gmail_ids: list[str], *, large: frozenset[str]) -> Iterator[tuple[l
             yield batch, False
         if one:
             yield one, True
+
+
+def _fetch_batch(client: GmailClient, gmail_ids: list[str]) -> FetchResult:
+    """A batch of small messages, kept as each arrives. Paying for its calls may take
+    the quota ledger several times: on one database connection, closed at the end."""
+    with connection_kept():
+        return client.get_messages(gmail_ids, format="raw", keep=keep_original)
 
 
 def _fetch_large(client: GmailClient, gmail_id: str) -> FetchResult:

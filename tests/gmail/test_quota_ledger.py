@@ -11,7 +11,13 @@ import pytest
 import redis
 from django.db import connections
 
-from syncapp.gmail.ledger import DatabaseLedger, Limits, MemoryLedger, RedisLedger
+from syncapp.gmail.ledger import (
+    DatabaseLedger,
+    Limits,
+    MemoryLedger,
+    RedisLedger,
+    connection_kept,
+)
 
 LIMITS = Limits(user_per_minute=480, project_per_minute=12000, daily_budget=100_000)
 # Burst: 250 units per user (one batch, more than its half minute's 240), 400 for the
@@ -134,3 +140,30 @@ def test_two_callers_on_separate_connections_never_grant_more_than_the_quota(mak
         thread.join()
     assert sum(granted) == 290
     assert ledger.units_today(now=NOON) == 290
+
+
+def test_a_fetching_thread_keeps_its_connection_for_the_takes_of_a_block_and_then_closes_it():
+    ledger = DatabaseLedger(limits=LIMITS)
+    seen = {}
+
+    def fetch() -> None:
+        connection = connections["default"]
+        ledger.take(user="a@x", units=10, now=NOON)
+        seen["open after a take alone"] = connection.connection is not None
+        with connection_kept():
+            ledger.take(user="a@x", units=10, now=NOON)
+            first = connection.connection
+            ledger.take(user="a@x", units=10, now=NOON)
+            seen["one connection for the block"] = (
+                first is not None and connection.connection is first
+            )
+        seen["open after the block"] = connection.connection is not None
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    thread.join()
+    assert seen == {
+        "open after a take alone": False,
+        "one connection for the block": True,
+        "open after the block": False,
+    }
