@@ -1,5 +1,7 @@
 """The client's token bucket paces calls to the configured quota."""
 
+import pytest
+
 from syncapp.gmail.pacing import TokenBucket
 from tests.support.clock import FakeClock
 
@@ -70,38 +72,19 @@ def test_a_first_429_empties_the_bucket_without_slowing_down():
     assert abs(clock.time() - (resume_at + 2.0)) < 0.01
 
 
-def test_a_429_soon_after_another_slows_the_rate():
-    clock = FakeClock()
-    pacing = bucket(clock, units_per_minute=600)
-
-    pacing.pause_until(clock.time() + 1)
-    clock.sleep(5)
-    pacing.pause_until(clock.time() + 1)
-
-    assert pacing.rate == 0.8 * 10
-
-
-def test_429s_met_together_by_the_batches_in_flight_count_once():
+@pytest.mark.parametrize(("seconds_between", "rate"), [(5, 0.8 * 10), (60, 10.0)])
+def test_a_429_slows_the_rate_once_for_the_batches_in_flight_only_soon_after_another(
+    seconds_between, rate
+):
     clock = FakeClock()
     pacing = bucket(clock, units_per_minute=600)
     pacing.pause_until(clock.time() + 1)
-    clock.sleep(5)
+    clock.sleep(seconds_between)
 
     pacing.pause_until(clock.time() + 1)
     pacing.pause_until(clock.time() + 1)
 
-    assert pacing.rate == 0.8 * 10
-
-
-def test_a_429_long_after_the_last_one_only_empties_the_bucket():
-    clock = FakeClock()
-    pacing = bucket(clock, units_per_minute=600)
-    pacing.pause_until(clock.time() + 1)
-
-    clock.sleep(60)
-    pacing.pause_until(clock.time() + 1)
-
-    assert pacing.rate == 10.0
+    assert pacing.rate == rate
 
 
 def test_repeated_429s_settle_the_rate_below_the_configured_one():
