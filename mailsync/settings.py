@@ -131,14 +131,15 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_MANIFEST = envbool("STATIC_MANIFEST", True)
-# Every synced message's original (RFC 822 source, gzipped, named by its sha256) is
-# kept in the "mail" storage (syncapp/originals.py): a folder by default. Any Django
+# Every synced message's original (RFC 822 source, compressed, named by its sha256) is
+# kept in the "mail" storage (syncapp/originals.py): a folder by default
+# (syncapp/originalstorage.py, which never leaves a partial file). Any Django
 # storage backend works, e.g. django-storages' S3Storage for S3-compatible object
 # storage (install it and set MAIL_STORAGE_BACKEND=storages.backends.s3.S3Storage and
 # its options, see the README).
 MAIL_STORAGE_DIR = Path(envstr("MAIL_STORAGE_DIR", str(BASE_DIR / "var" / "mail")))
 MAIL_STORAGE_BACKEND = envstr(
-    "MAIL_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+    "MAIL_STORAGE_BACKEND", "syncapp.originalstorage.OriginalFileSystemStorage"
 )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -23,8 +23,8 @@ def mail_storage(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "mail": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location), "allow_overwrite": True},
+            "BACKEND": "syncapp.originalstorage.OriginalFileSystemStorage",
+            "OPTIONS": {"location": str(location)},
         },
     }
     return location

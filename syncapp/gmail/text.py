@@ -11,6 +11,8 @@ import io
 import re
 from html.parser import HTMLParser
 
+import pybase64
+
 BODY_TEXT_MAX = 1_000_000
 # Bounds the time html.parser spends (about a microsecond per character of hostile
 # markup); a longer HTML body loses only its tail.
@@ -83,6 +85,35 @@ def decode_encoded_words(value: str) -> str:
 
 def b64decode(data: str) -> bytes:
     """Decode base64url or base64, with or without padding, ignoring stray characters.
+
+    What Gmail sends (base64url, padded, nothing else) is decoded by pybase64, several
+    times faster than `binascii` (a sync decodes every message's original); anything
+    else is read again, leniently.
+    """
+    try:
+        return _b64decode_clean(data)
+    except ValueError:
+        return _b64decode_lenient(data)
+
+
+def _b64decode_clean(data: str) -> bytes:
+    """Decode base64url with nothing in it but base64url and its last padding, or raise
+    ValueError. A chunk at a time, as `_b64decode_lenient`."""
+    decoded = io.BytesIO()
+    for start in range(0, len(data), _B64_CHUNK):
+        piece = data[start : start + _B64_CHUNK]
+        if "+" in piece or "/" in piece:
+            # The standard alphabet: pybase64 would take it too, with a warning that
+            # it will not.
+            raise ValueError("not base64url")
+        if start + _B64_CHUNK >= len(data):
+            piece += "=" * (-len(piece) % 4)
+        decoded.write(pybase64.b64decode(piece, altchars=b"-_", validate=True))
+    return decoded.getvalue()
+
+
+def _b64decode_lenient(data: str) -> bytes:
+    """Decode base64 of either alphabet, dropping whatever else it holds.
 
     A chunk at a time: a 25 MB original decoded whole would also hold its text
     twice more (as ASCII bytes, then translated) at once.

@@ -77,6 +77,59 @@ def test_a_line_written_like_a_placeholder_is_read_as_text():
     assert parse_original(raw).body_text == "\n".join([forged, *lines, forged])
 
 
+LINE = "QUJD" * 19  # 76 characters of base64
+ODD_LINES = {
+    "a line as long with a colon": "Subject: a line of text as long as the base64 ones" + "x" * 26,
+    "a blank line": "",
+    "a line with a lone carriage return": LINE[:30] + "\r" + LINE[31:],
+    "a line as long with a line feed in it": LINE[:40] + "\n" + LINE[41:],
+    "a boundary": "--" + LINE[2:],
+}
+
+
+def plain_message(lines: list[str], *, ending: str) -> bytes:
+    head = ["From: alice@example.com", "Subject: Lines", "Content-Type: text/plain", ""]
+    return ending.join([*head, *lines, ""]).encode()
+
+
+def parsed_both_ways(raw: bytes, monkeypatch) -> tuple[object, object]:
+    cut = parse_original(raw)
+    with monkeypatch.context() as whole:
+        whole.setattr(payloads, "_RUN_MIN", len(raw) + 1)
+        return cut, parse_original(raw)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("odd", ODD_LINES.values(), ids=ODD_LINES.keys())
+@pytest.mark.parametrize("at", [3, 40, 150])
+def test_a_run_ends_at_a_line_that_is_not_base64(odd, ending, at, monkeypatch):
+    # Lines are checked a window at a time: small windows, so that the odd line falls
+    # in the first window, a doubled one, or past the largest.
+    monkeypatch.setattr(payloads, "_FIRST_WINDOW", 4)
+    monkeypatch.setattr(payloads, "_CHECKED_AT_ONCE", 64 * len(LINE))
+    raw = plain_message([*[LINE] * at, odd, *[LINE] * 60], ending=ending)
+
+    cut = cut_payloads(raw)
+
+    assert cut.runs
+    assert (ending + odd + ending).encode() in cut.text
+    cut_fields, whole_fields = parsed_both_ways(raw, monkeypatch)
+    assert cut_fields == whole_fields
+
+
+def test_a_crlf_run_ends_at_a_line_with_its_carriage_return_out_of_place():
+    odd = LINE[:30] + "\r" + LINE[31:] + "A\n"
+    raw = plain_message([*[LINE] * 40, odd + LINE, *[LINE] * 40], ending="\r\n")
+
+    assert odd.encode() in cut_payloads(raw).text
+
+
+def test_a_run_goes_on_past_a_shorter_line():
+    raw = plain_message([*[LINE] * 30, LINE[:64], *[LINE] * 30], ending="\n")
+
+    assert len(cut_payloads(raw).runs) == 1
+
+
 @pytest.fixture(scope="module")
 def emulated_originals():
     mailbox = EmulatedMailbox("demo@example.com", messages=300, seed=3, profile="realistic")
