@@ -21,15 +21,13 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from django.db.models import Field
 
-from syncapp.gmail.payloads import Cut, cut_payloads
+from syncapp.gmail.parts import ATTACHMENT_NAME_MAX, headers_of, read_parts
+from syncapp.gmail.payloads import cut_payloads
 from syncapp.gmail.text import (
     BODY_TEXT_MAX,
     b64decode,
-    charset_of,
     clean_text,
-    decode_bytes,
     header_text,
-    html_to_text,
 )
 from syncapp.models import Label, Message
 
@@ -51,7 +49,6 @@ __all__ = [
 # Address lists and the other long headers (References) are kept up to this many
 # characters each; the original keeps them whole.
 HEADER_TEXT_MAX = 20_000
-ATTACHMENT_NAME_MAX = 255
 
 
 def _max_length(field: Field) -> int:
@@ -205,7 +202,7 @@ def parse_original(raw: bytes) -> ParsedContent:
         problems.append(f"unreadable parts ({type(exc).__name__})")
         email = _FIELDS_PARSER.parsebytes(cut.text, headersonly=True)
         headers_only = True
-    headers = _headers(email)
+    headers = headers_of(email)
     first = {
         name: header_text(values[0], _FIRST_HEADERS[name])
         for name, values in headers.items()
@@ -221,7 +218,7 @@ def parse_original(raw: bytes) -> ParsedContent:
     }
     sender = first.get("from", "")
     sender_name, sender_address = _address(sender)
-    body_text, attachment_names = ("", []) if headers_only else _read_parts(email, cut, problems)
+    body_text, attachment_names = ("", []) if headers_only else read_parts(email, cut, problems)
     return ParsedContent(
         subject=first.get("subject", ""),
         sender=sender,
@@ -242,19 +239,6 @@ def parse_original(raw: bytes) -> ParsedContent:
     )
 
 
-def _headers(part: EmailMessage) -> dict[str, list[str]]:
-    """Every header's values as written, by lower-cased name, in message order.
-
-    Read raw (not through the policy's header objects, whose parsing of hostile
-    values can raise); 8-bit bytes are read as UTF-8, as Gmail does.
-    """
-    found: dict[str, list[str]] = {}
-    for name, value in part.raw_items():
-        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        found.setdefault(name.lower(), []).append(text)
-    return found
-
-
 def _address(sender: str) -> tuple[str, str]:
     """The display name and the address of a From header's text."""
     try:
@@ -262,68 +246,6 @@ def _address(sender: str) -> tuple[str, str]:
     except (ValueError, IndexError):
         return "", ""
     return clean_text(name, Message.ADDRESS_MAX), clean_text(address, Message.ADDRESS_MAX)
-
-
-def _read_parts(email: EmailMessage, cut: Cut, problems: list[str]) -> tuple[str, list[str]]:
-    """Walk the part tree: the body text and the attachment names (parsed from `cut`,
-    whose runs a text part's payload gets back before it is decoded)."""
-    plain: list[str] = []
-    html_parts: list[str] = []
-    attachment_names: list[str] = []
-    # Iterative, so that hostile nesting cannot hit the recursion limit.
-    stack: list[EmailMessage] = [email]
-    while stack:
-        part = stack.pop()
-        headers = _headers(part)
-        content_type = headers.get("content-type", [""])[0]
-        disposition = headers.get("content-disposition", [""])[0]
-        filename = _filename(part, problems)
-        if filename or disposition.lstrip().lower().startswith("attachment"):
-            # An attachment without a name has none to show. Its children (a forwarded
-            # message) are the attachment's content, not this message's body.
-            if name := header_text(filename, ATTACHMENT_NAME_MAX):
-                attachment_names.append(name)
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend(reversed([child for child in payload if isinstance(child, EmailMessage)]))
-            continue
-        mime_type = content_type.split(";", 1)[0].strip().lower() or "text/plain"
-        if mime_type not in ("text/plain", "text/html"):
-            continue
-        if isinstance(payload, str):
-            part.set_payload(cut.restored(payload))
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes):
-            continue
-        text = decode_bytes(data, charset_of(content_type))
-        if mime_type == "text/plain":
-            if text and not text.isspace():
-                plain.append(text)
-        else:
-            html_parts.append(text)
-    return _body_text(plain, html_parts, problems), attachment_names
-
-
-def _filename(part: EmailMessage, problems: list[str]) -> str:
-    try:
-        return part.get_filename() or ""
-    except Exception:  # the header parser's bugs on hostile parameters are many
-        problems.append("unreadable file name")
-        return ""
-
-
-def _body_text(plain: list[str], html_parts: list[str], problems: list[str]) -> str:
-    """The plain text parts, or failing those the visible text of the HTML ones."""
-    if plain:
-        return "\n".join(plain).replace("\r\n", "\n").replace("\r", "\n").strip()
-    texts = []
-    for markup in html_parts:
-        text, complete = html_to_text(markup)
-        if not complete:
-            problems.append("malformed HTML")
-        texts.append(text)
-    return "\n".join(texts).strip()
 
 
 def _parse_date(value: str) -> datetime | None:

@@ -112,6 +112,17 @@ def _b64decode_clean(data: str) -> bytes:
     return decoded.getvalue()
 
 
+def b64decode_lines(data: str) -> bytes | None:
+    """A MIME part's base64 body (lines of the standard alphabet) decoded, as the
+    `email` package decodes it but several times faster; None when it holds anything
+    else, for the `email` package to read leniently."""
+    try:
+        clean = data.encode("ascii").translate(None, b"\r\n")
+        return pybase64.b64decode(clean + b"=" * (-len(clean) % 4), validate=True)
+    except ValueError:
+        return None
+
+
 def _b64decode_lenient(data: str) -> bytes:
     """Decode base64 of either alphabet, dropping whatever else it holds.
 

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from syncapp.gmail import text
-from syncapp.gmail.text import b64decode
+from syncapp.gmail.text import b64decode, b64decode_lines
 
 PAYLOAD = os.urandom(1000) + bytes(range(256))
 
@@ -50,3 +50,23 @@ def test_a_lone_trailing_character_is_dropped(chunk):
     encoded = base64.urlsafe_b64encode(PAYLOAD[:1254]).decode()
 
     assert b64decode(encoded + "Q") == PAYLOAD[:1254]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_a_parts_base64_lines_decode_as_the_email_package_decodes_them(ending):
+    lines = base64.encodebytes(PAYLOAD).decode().replace("\n", ending)
+
+    assert b64decode_lines(lines) == PAYLOAD
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        pytest.param("QUJD\nQU-_\n", id="the base64url alphabet"),
+        pytest.param("QUJD\nQU é\n", id="non-ASCII"),
+        pytest.param("QUJD\nQ\n", id="a lone trailing character"),
+        pytest.param("QQ==\nQUJD\n", id="padding inside"),
+    ],
+)
+def test_a_part_with_anything_else_in_its_lines_is_left_to_the_email_package(lines):
+    assert b64decode_lines(lines) is None
