@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
+from syncapp.allocator import mmap_threshold_pin
+
 
 class SyncappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -13,3 +15,6 @@ class SyncappConfig(AppConfig):
         from syncapp.mailfilters import sqlite_functions_register
 
         connection_created.connect(sqlite_functions_register, dispatch_uid="mailsync-sqlite")
+        # Every process (a worker's, the web's, a command's): large messages' buffers
+        # are given back when freed.
+        mmap_threshold_pin()
